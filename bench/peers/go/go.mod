@@ -1,0 +1,3 @@
+module asyncbench/peers/go
+
+go 1.19
