@@ -214,7 +214,12 @@ void async__ready_callback_remove(async_callback_t *cb);
 int async__yield_now(void);
 
 /* Wait queues of async__waiter_t. */
-void async__waiter_enqueue(struct async__list *queue, async__waiter_t *waiter);
+static inline void async__waiter_enqueue(struct async__list *queue,
+                                         async__waiter_t *waiter) {
+  waiter->task = async__rt->current;
+  waiter->woken = false;
+  async__list_push(queue, &waiter->link);
+}
 /* Wakes the first waiter and unlinks it; false if there was none. */
 static inline bool async__wake_first(struct async__list *queue) {
   if (async__list_empty(queue)) return false;

@@ -313,11 +313,6 @@ int async__yield_now(void) {
   return task->interrupt;
 }
 
-void async__waiter_enqueue(struct async__list *queue, async__waiter_t *waiter) {
-  waiter->task = async__rt->current;
-  waiter->woken = false;
-  async__list_push(queue, &waiter->link);
-}
 
 void async__wake_all(struct async__list *queue) {
   while (async__wake_first(queue)) {
