@@ -115,14 +115,15 @@ CHECK_RESULTS := build/check-results
 
 # The steps of `make check`, each one make invocation. Grader self-tests,
 # solutions and stubs join this list as they arrive.
-CHECK_STEPS = test-runtime "test-runtime SAN=address" "valgrind SAN="
+CHECK_STEPS = test-runtime "test-runtime SAN=address" "valgrind SAN=" \
+              "test-runtime CONTEXT=ucontext" check-readme
 
 # ---------------------------------------------------------------------------
 # Targets
 # ---------------------------------------------------------------------------
 
 .DEFAULT_GOAL := all
-.PHONY: all lib test-runtime check valgrind compdb format format-check bench \
+.PHONY: all lib test-runtime check check-readme valgrind compdb format format-check bench \
         clean deps help FORCE
 
 all: deps lib $(RUNTIME_TESTS) ## build the runtime library and its tests
@@ -154,6 +155,10 @@ check: deps ## the kit's whole test suite, as CI runs it
 	     END { printf "%d passed, %d failed\n", passed, failed }' \
 	  $(CHECK_RESULTS) 2>/dev/null || echo "0 passed, 0 failed"; \
 	[ -z "$$failed_steps" ]
+
+check-readme: $(LIB) ## README's examples: shown as they are, compiled, run
+	@RESULTS=$(RESULTS) tests/readme/check.sh $(BUILD) $(LIB) \
+	  $(TEST_CFLAGS) -- $(KIT_LDFLAGS) $(TEST_PKG_LIBS)
 
 valgrind: $(VALGRIND_BINARIES) ## run VALGRIND_TESTS under valgrind
 ifneq ($(SAN),)
