@@ -116,14 +116,14 @@ CHECK_RESULTS := build/check-results
 # The steps of `make check`, each one make invocation. Grader self-tests,
 # solutions and stubs join this list as they arrive.
 CHECK_STEPS = test-runtime "test-runtime SAN=address" "valgrind SAN=" \
-              "test-runtime CONTEXT=ucontext" check-readme
+              "test-runtime CONTEXT=ucontext" check-aarch64 check-readme
 
 # ---------------------------------------------------------------------------
 # Targets
 # ---------------------------------------------------------------------------
 
 .DEFAULT_GOAL := all
-.PHONY: all lib test-runtime check check-readme valgrind compdb format format-check bench \
+.PHONY: all lib test-runtime check check-aarch64 check-readme valgrind compdb format format-check bench \
         clean deps help FORCE
 
 all: deps lib $(RUNTIME_TESTS) ## build the runtime library and its tests
@@ -155,6 +155,9 @@ check: deps ## the kit's whole test suite, as CI runs it
 	     END { printf "%d passed, %d failed\n", passed, failed }' \
 	  $(CHECK_RESULTS) 2>/dev/null || echo "0 passed, 0 failed"; \
 	[ -z "$$failed_steps" ]
+
+check-aarch64: ## the AArch64 context switch, cross-built, run in qemu-user
+	@RESULTS=$(RESULTS) tests/context/check-aarch64.sh $(BUILD)
 
 check-readme: $(LIB) ## README's examples: shown as they are, compiled, run
 	@RESULTS=$(RESULTS) tests/readme/check.sh $(BUILD) $(LIB) \
