@@ -124,6 +124,7 @@ struct async_task {
   async_site_t waiting_at;
   uint64_t waiting_since;
   async_site_t created_at;
+  struct async__check_task *check; /* check mode's data, or NULL */
   char name[48];
 };
 
@@ -160,9 +161,31 @@ typedef struct async__runtime {
 
   async__stack_pool_t stacks;
   async_run_stats_t stats;
+  struct async__list run_end_hooks; /* of async__run_end_hook_t */
+  /* Tasks parked on real events (sockets, children, the thread pool, HTTP
+   * transfers, signals): what check mode's virtual clock must not skip. */
+  size_t io_waits;
+  /* Check mode (check.c), or NULL when it is off: the hooks test this. */
+  struct async__check *check;
 } async__runtime_t;
 
 extern _Thread_local async__runtime_t *async__rt;
+
+/* A subsystem's clean-up when the run ends: after every task has finished,
+ * before the loop's handles are closed. It may run the loop (uv_run) to let
+ * its handles close. Register once per run. */
+typedef struct async__run_end_hook {
+  struct async__list link;
+  void (*run_end)(struct async__run_end_hook *hook, async__runtime_t *rt);
+} async__run_end_hook_t;
+static inline void async__on_run_end(async__runtime_t *rt,
+                                     async__run_end_hook_t *hook) {
+  async__list_push(&rt->run_end_hooks, &hook->link);
+}
+
+/* Brackets a park that waits for a real event (see io_waits). */
+static inline void async__io_begin(void) { async__rt->io_waits++; }
+static inline void async__io_end(void) { async__rt->io_waits--; }
 
 /* Prints "async: CALL: WHY" on stderr in debug builds and returns code. */
 int async__misuse(const char *call, int code, const char *why);
@@ -178,9 +201,13 @@ int async__deadline(const char *call, double seconds, uint64_t *deadline);
 /* Start of every blocking call: UV_EPERM outside a task, the pending
  * interrupt if any, else 0. Inline: it is on every await. */
 int async__outside_task(const char *call);
+/* Check mode: a call that may block is a choice point (check.c). */
+int async__check_choice_point(void);
 static inline int async__enter_blocking(const char *call) {
   async__runtime_t *rt = async__rt;
   if (rt == NULL || rt->current == NULL) return async__outside_task(call);
+  if (__builtin_expect(rt->check != NULL, 0))
+    return async__check_choice_point();
   return rt->current->interrupt;
 }
 
@@ -286,5 +313,27 @@ int async__lock_acquire_uninterruptibly(async_lock_t *lock);
  * should say it waits for (async_queue_join waits on an event). */
 int async__event_wait(async_event_t *event, const char *call, const char *what,
                       const void *object);
+
+/* ---- Streams over pipes (stream.c), for subprocesses (process.c) ----
+ *
+ * A pipe stream wraps a uv_pipe_t the stream owns. For a child's stdio:
+ * async__stream_new_pipe() makes the stream with its pipe initialised but
+ * not connected; uv_spawn(UV_CREATE_PIPE) connects it; then
+ * async__stream_start() starts reading (for the child's stdout/stderr).
+ * async__stream_free() closes (after sending what is queued, unless the
+ * peer is gone) and frees, without blocking: the handle's close callback
+ * frees the memory. */
+int async__stream_new_pipe(async_stream_t **stream);
+uv_pipe_t *async__stream_pipe(async_stream_t *stream);
+int async__stream_start(async_stream_t *stream);
+void async__stream_free(async_stream_t *stream);
+
+/* ---- The thread pool (thread.c) ----
+ *
+ * libuv starts its pool (one per process) on the first uv_queue_work,
+ * uv_getaddrinfo, uv_getnameinfo or uv_fs_* call, sized from
+ * UV_THREADPOOL_SIZE at that moment. Call this before any such call, so
+ * that async_thread_pool_size knows it is too late. */
+void async__thread_pool_note_use(void);
 
 #endif /* ASYNC_INTERNAL_H */

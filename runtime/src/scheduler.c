@@ -15,6 +15,7 @@
  * yield (libuv 1.44 runs those without polling I/O).
  */
 #include "internal.h"
+#include "check.h"
 
 #include <inttypes.h>
 
@@ -181,6 +182,8 @@ static void task_finish(async__runtime_t *rt, async_task_t *task, int result) {
   }
   task->result = result;
   task->state = ASYNC__TASK_DONE;
+  /* Locks it still holds stop naming it: it is about to be freed. */
+  if (rt->check != NULL && task->check != NULL) async__check_task_finished(task);
   task->finish_order = ++rt->finish_counter;
   rt->unfinished--;
   if (task == rt->main_task) rt->main_finished = true;
@@ -220,6 +223,7 @@ static bool task_start(async__runtime_t *rt, async_task_t *task) {
 static async_task_t *next_direct(async__runtime_t *rt) {
   while (rt->ready_count != 0 && !rt->main_finished &&
          ++rt->steps_since_poll < POLL_INTERVAL) {
+    if (rt->check != NULL) async__check_pick(rt); /* the schedule's choice */
     async_task_t *next = rt->ready[rt->ready_head];
     if ((uintptr_t)next & CALLBACK_TAG) return NULL;
     ready_pop(rt);
@@ -328,10 +332,15 @@ static void on_uv_timer(uv_timer_t *timer) {
 /* Blocks in libuv until I/O or the earliest timer. Returns false if
  * nothing at all could ever wake a task. */
 static bool wait_for_events(async__runtime_t *rt) {
+  if (rt->check != NULL) return async__check_wait_for_events(rt);
   uint64_t next = async__timers_next(rt);
   if (next != ASYNC__NO_DEADLINE) {
     uint64_t now = async__now();
     uint64_t wait_ns = next > now ? next - now : 0;
+    /* libuv arms timers from its cached clock, stale by however long tasks
+     * just ran: a timer armed from it may already be due, fire before the
+     * poll, and leave uv_run blocking with no timeout at all. */
+    uv_update_time(&rt->loop);
     uv_timer_start(&rt->timer, on_uv_timer, (wait_ns + 999999) / 1000000, 0);
   } else {
     uv_timer_stop(&rt->timer);
@@ -355,6 +364,7 @@ static bool report_stuck_tasks(async__runtime_t *rt);
 static void run_until(async__runtime_t *rt, bool (*done)(async__runtime_t *)) {
   while (!done(rt)) {
     if (rt->ready_count != 0) {
+      if (rt->check != NULL) async__check_pick(rt);
       async_task_t *next = ready_pop(rt);
       if ((uintptr_t)next & CALLBACK_TAG)
         run_callback(next);
@@ -383,13 +393,17 @@ static bool all_done(async__runtime_t *rt) {
  * then interrupts the waiters with ASYNC_EDEADLK so that they unwind. Returns
  * false if none of them could be woken. */
 static bool report_stuck_tasks(async__runtime_t *rt) {
-  fprintf(stderr,
-          "async: deadlock: %zu task(s) wait, and nothing (no ready task, "
-          "timer or I/O) can ever wake them:\n",
-          rt->unfinished);
   size_t woken = 0;
   struct async__list *link;
-  for (link = rt->all_tasks.next; link != &rt->all_tasks; link = link->next) {
+  if (rt->check != NULL) /* grouped, with a task dump and a replay line */
+    async__check_report_stuck(rt);
+  else
+    fprintf(stderr,
+            "async: deadlock: %zu task(s) wait, and nothing (no ready task, "
+            "timer or I/O) can ever wake them:\n",
+            rt->unfinished);
+  for (link = rt->all_tasks.next; link != &rt->all_tasks && rt->check == NULL;
+       link = link->next) {
     async_task_t *task = async__container_of(link, async_task_t, all_link);
     if (task->state != ASYNC__TASK_PARKED) continue;
     if (task->waiting_at.file != NULL)
@@ -434,6 +448,8 @@ int async_run(async_fn main, void *arg) {
     return async__misuse("async_run", UV_EINVAL,
                          "ASYNC_STACK_SIZE must be a size between 16k and 1g, "
                          "like 512k");
+  /* Check mode's settings (check.c): bad ones are reported there. */
+  if (async__check_read_env() != 0) return UV_EINVAL;
   async__runtime_t *rt = calloc(1, sizeof *rt);
   if (rt == NULL) return UV_ENOMEM;
   int rc = uv_loop_init(&rt->loop);
@@ -445,9 +461,11 @@ int async_run(async_fn main, void *arg) {
    * it does not count as alive anyway. */
   uv_timer_init(&rt->loop, &rt->timer);
   async__list_init(&rt->all_tasks);
+  async__list_init(&rt->run_end_hooks);
   async__stack_pool_init(&rt->stacks, stack_size);
   async__stack_overflow_handler_install();
   async__rt = rt;
+  async__check_start(rt); /* if ASYNC_CHECK asked for it */
   async__now();
 
   rt->main_task = async__spawn_main(main, arg);
@@ -468,6 +486,15 @@ int async_run(async_fn main, void *arg) {
     if (!rt->abandoned) run_until(rt, all_done);
   }
   async__tasks_free_all(rt);
+  /* Subsystems (processes, HTTP, signals) close their own handles, so that
+   * only what user code left open counts as left over. */
+  while (!async__list_empty(&rt->run_end_hooks)) {
+    struct async__list *link = rt->run_end_hooks.prev; /* last in, first */
+    async__list_remove(link);
+    async__run_end_hook_t *hook =
+        async__container_of(link, async__run_end_hook_t, link);
+    hook->run_end(hook, rt);
+  }
 
   uv_close((uv_handle_t *)&rt->timer, NULL);
   uv_walk(&rt->loop, close_leftover, rt);

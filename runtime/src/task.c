@@ -13,6 +13,7 @@
  * unwinding.
  */
 #include "internal.h"
+#include "check.h"
 
 #include <inttypes.h>
 
@@ -96,6 +97,7 @@ static void report_unretrieved(async__runtime_t *rt, async_task_t *task) {
 
 static void task_free(async__runtime_t *rt, async_task_t *task) {
   report_unretrieved(rt, task);
+  if (task->check != NULL) async__check_task_free(task);
   async__list_remove(&task->all_link);
   if (task->stack != NULL) async__stack_put(&rt->stacks, task->stack);
   free(task);
@@ -207,6 +209,7 @@ int(async_task_join)(async_task_t *task) {
   if (task == self)
     return async__misuse("async_task_join", ASYNC_EDEADLK,
                          "a task cannot wait for itself");
+  if (async__rt->check != NULL) async__check_yield(); /* a choice point */
   if (task->state != ASYNC__TASK_DONE) {
     async__watch_t watch = {.notify = wake_watcher, .data = self};
     async__watch(task, &watch);
