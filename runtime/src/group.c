@@ -24,6 +24,7 @@
  * the meantime. A scope keeps the two apart.
  */
 #include "internal.h"
+#include "check.h"
 
 typedef struct group_state {
   async__watch_t owner_watch; /* after the wait: frees this block */
@@ -165,6 +166,7 @@ int(async_group_wait)(async_group_t *group) {
     return async__misuse("async_group_wait", UV_EINVAL,
                          "a timeout or group entered after this group is "
                          "still open: leave it first");
+  if (async__rt->check != NULL) async__check_yield(); /* a choice point */
 
   group->waiting = true;
   async__scope_pop(self, &group->scope);

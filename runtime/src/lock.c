@@ -20,6 +20,12 @@
  * ASYNC_EDEADLK and to Condition.
  */
 #include "internal.h"
+#include "check.h"
+
+/* Check mode watches who holds what (lockorder.c). */
+static inline bool checking(void) {
+  return async__rt != NULL && async__rt->check != NULL;
+}
 
 void async_lock_init(async_lock_t *lock) {
   if (lock == NULL) {
@@ -29,9 +35,11 @@ void async_lock_init(async_lock_t *lock) {
   lock->owner = NULL;
   async__list_init(&lock->waiters);
   lock->acquired_at = (async_site_t){NULL, 0};
+  if (checking()) async__check_object_init(lock);
 }
 
 static void take(async_lock_t *lock, async_task_t *task, async_site_t site) {
+  if (checking()) async__check_lock_moved(lock, lock->owner, task, site);
   lock->owner = task;
   lock->acquired_at = site;
 }
@@ -51,6 +59,10 @@ int(async_lock_acquire)(async_lock_t *lock) {
     return async__misuse("async_lock_acquire", ASYNC_EDEADLK,
                          "the task already holds this lock (it is not "
                          "reentrant)");
+  if (checking()) { /* lock order; ASYNC_EDEADLK if waiting closes a cycle */
+    rc = async__check_lock_acquire(lock, true);
+    if (rc != 0) return rc;
+  }
   if (free_for_the_asking(lock)) {
     take(lock, self, async__site);
     return 0;
@@ -77,6 +89,7 @@ int(async_lock_acquire)(async_lock_t *lock) {
 int async__lock_acquire_uninterruptibly(async_lock_t *lock) {
   async_task_t *self = async__rt->current;
   if (lock->owner == self) return ASYNC_EDEADLK;
+  if (checking()) async__check_lock_acquire(lock, false);
   if (free_for_the_asking(lock)) {
     take(lock, self, async__site);
     return 0;
@@ -113,6 +126,8 @@ int async_lock_release(async_lock_t *lock) {
     return async__misuse("async_lock_release", UV_EPERM,
                          "the lock is not locked");
   if (async__list_empty(&lock->waiters)) {
+    if (checking())
+      async__check_lock_moved(lock, lock->owner, NULL, lock->acquired_at);
     lock->owner = NULL;
     return 0;
   }

@@ -15,8 +15,14 @@
  * UV_EOVERFLOW, asyncio's "BoundedSemaphore released too many times".
  */
 #include "internal.h"
+#include "check.h"
 
 #include <limits.h>
+
+/* Check mode watches who holds what (lockorder.c). */
+static inline bool checking(void) {
+  return async__rt != NULL && async__rt->check != NULL;
+}
 
 static int init(async_semaphore_t *sem, int value, int bound,
                 const char *call) {
@@ -26,6 +32,7 @@ static int init(async_semaphore_t *sem, int value, int bound,
   sem->value = value;
   sem->bound = bound;
   async__list_init(&sem->waiters);
+  if (checking()) async__check_object_init(sem);
   return 0;
 }
 
@@ -52,8 +59,10 @@ int(async_semaphore_acquire)(async_semaphore_t *sem) {
   if (rc != 0) return rc;
   if (sem == NULL)
     return async__misuse("async_semaphore_acquire", UV_EINVAL, "sem is NULL");
+  if (checking()) async__check_semaphore_acquire(sem); /* lock order */
   if (free_for_the_asking(sem)) {
     sem->value--;
+    if (checking()) async__check_semaphore_taken(sem);
     return 0;
   }
   async__waiter_t waiter;
@@ -70,6 +79,7 @@ int(async_semaphore_acquire)(async_semaphore_t *sem) {
     give_back(sem);
     return rc;
   }
+  if (checking()) async__check_semaphore_taken(sem);
   return 0;
 }
 
@@ -80,6 +90,8 @@ bool async_semaphore_try_acquire(async_semaphore_t *sem) {
   }
   if (!free_for_the_asking(sem)) return false;
   sem->value--;
+  if (checking() && async__rt->current != NULL)
+    async__check_semaphore_taken(sem);
   return true;
 }
 
@@ -93,6 +105,7 @@ int async_semaphore_release(async_semaphore_t *sem) {
   if (sem->value == INT_MAX)
     return async__misuse("async_semaphore_release", UV_EOVERFLOW,
                          "the semaphore's count would overflow an int");
+  if (checking()) async__check_semaphore_released(sem);
   give_back(sem);
   return 0;
 }

@@ -19,6 +19,7 @@
  * (async_task_join); wait, as_completed and shield leave the tasks alone.
  */
 #include "internal.h"
+#include "check.h"
 
 #include <math.h>
 
@@ -175,6 +176,7 @@ int(async_gather)(async_task_t *const *tasks, size_t count, int *results,
   if ((flags & ~ASYNC_RETURN_ERRORS) != 0)
     return async__misuse("async_gather", UV_EINVAL, "unknown flags");
   bool collect = (flags & ASYNC_RETURN_ERRORS) != 0;
+  if (async__rt->check != NULL) async__check_yield(); /* a choice point */
 
   waiting_t w;
   rc = waiting_start(&w, tasks, count, count, !collect, ASYNC__NO_DEADLINE);
@@ -366,6 +368,7 @@ int(async_wait_for)(async_task_t *task, double timeout) {
   uint64_t deadline;
   rc = async__deadline("async_wait_for", timeout, &deadline);
   if (rc != 0) return rc;
+  if (async__rt->check != NULL) async__check_yield(); /* a choice point */
   async_task_t *self = async__rt->current;
   if (task->state != ASYNC__TASK_DONE) {
     alarm_t alarm = {.task = self};

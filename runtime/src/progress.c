@@ -1,0 +1,303 @@
+/* progress.c: check mode's starvation, livelock and loop-hog reports.
+ *
+ * Starvation and livelock need to know what progress means, which only
+ * the program does: a task says when it wants to progress
+ * (async_check_want, "hungry") and when it did (async_check_progress,
+ * "ate"). Then, measured in virtual time:
+ *
+ * - starvation: a task has wanted for longer than ASYNC_STARVATION seconds
+ *   while other tasks made progress;
+ * - livelock: once the hooks are in use, ASYNC_LIVELOCK seconds or
+ *   ASYNC_LIVELOCK_STEPS task steps pass with no progress at all, though
+ *   tasks keep running (a deadlock would have stopped them). The waiting
+ *   calls then return ASYNC_EDEADLK, as after a deadlock, so that a
+ *   program that checks them can stop.
+ *
+ * A loop hog needs no hook: a task that runs longer than ASYNC_HOG_MS of
+ * real time between two awaits (every other task waits that long) is
+ * named with the two lines. It is measured from the pick that gave the
+ * task the CPU, or its last await, to its next await or its return.
+ *
+ * Rejected: a watchdog thread or timer signal for hogs. It would also
+ * catch a task that never awaits again, but it reads the scheduler's
+ * state from another thread; the task dump on SIGQUIT covers that case.
+ */
+#include "check.h"
+
+#include <inttypes.h>
+
+typedef struct progress_state {
+  bool armed; /* a hook was used: livelock is watched */
+  uint64_t events;
+  uint64_t last_progress_ns;
+  uint64_t steps_since;
+  uint64_t picks;
+  bool livelock_reported;
+  async_task_t **wanting;
+  size_t wanting_count, wanting_capacity;
+  async_task_t *slice_task; /* whose stretch without an await is timed */
+  uint64_t slice_start;     /* real time */
+  char **hogs;              /* sites of hogs reported */
+  size_t hog_count, hog_capacity;
+} progress_state_t;
+
+static _Thread_local progress_state_t *state;
+
+static progress_state_t *the_state(void) {
+  if (state == NULL) {
+    state = calloc(1, sizeof *state);
+    if (state == NULL) abort();
+  }
+  return state;
+}
+
+void async__progress_free(void) {
+  if (state == NULL) return;
+  free(state->wanting);
+  for (size_t i = 0; i < state->hog_count; i++) free(state->hogs[i]);
+  free(state->hogs);
+  free(state);
+  state = NULL;
+}
+
+static void stop_wanting(async_task_t *task) {
+  for (size_t i = 0; i < state->wanting_count; i++) {
+    if (state->wanting[i] == task) {
+      state->wanting[i] = state->wanting[--state->wanting_count];
+      return;
+    }
+  }
+}
+
+void async__progress_task_free(async_task_t *task) {
+  if (state == NULL) return;
+  if (task->check->wanting) stop_wanting(task);
+  if (state->slice_task == task) state->slice_task = NULL;
+}
+
+static bool in_check_task(void) {
+  return async__rt != NULL && async__rt->check != NULL &&
+         async__rt->current != NULL;
+}
+
+static void arm(progress_state_t *s) {
+  if (s->armed) return;
+  s->armed = true;
+  s->last_progress_ns = async__rt->now;
+  s->steps_since = 0;
+}
+
+void(async_check_want)(const char *what) {
+  if (!in_check_task()) return;
+  progress_state_t *s = the_state();
+  arm(s);
+  async_task_t *self = async__rt->current;
+  struct async__check_task *data = async__check_task(self);
+  if (data->wanting) return; /* still wanting since the first call */
+  data->wanting = true;
+  data->want_what = what != NULL ? what : "to progress";
+  data->want_at = async__site;
+  data->want_since = async__rt->now;
+  data->want_mark = s->events;
+  data->starvation_reported = false;
+  if (s->wanting_count == s->wanting_capacity) {
+    size_t capacity = s->wanting_capacity ? s->wanting_capacity * 2 : 8;
+    async_task_t **grown = realloc(s->wanting, capacity * sizeof *grown);
+    if (grown == NULL) abort();
+    s->wanting = grown;
+    s->wanting_capacity = capacity;
+  }
+  s->wanting[s->wanting_count++] = self;
+}
+
+void(async_check_progress)(const char *what) {
+  (void)what;
+  if (!in_check_task()) return;
+  progress_state_t *s = the_state();
+  arm(s);
+  s->events++;
+  s->last_progress_ns = async__rt->now;
+  s->steps_since = 0;
+  async_task_t *self = async__rt->current;
+  struct async__check_task *data = async__check_task(self);
+  if (data->wanting) {
+    data->wanting = false;
+    stop_wanting(self);
+  }
+}
+
+/* ---- Starvation ---- */
+
+static void report_starvation(async_task_t *task, uint64_t others) {
+  struct async__check_task *data = task->check;
+  data->starvation_reported = true;
+  async__runtime_t *rt = async__rt;
+  char at[512];
+  async__finding_t finding;
+  async__finding_init(&finding, "starvation");
+  async__text_add(&finding.text,
+                  "starvation: task '%s' has wanted %s since %.3f s (at %s), "
+                  "%.3f s ago; other tasks made progress %" PRIu64
+                  " times meanwhile, it did not.\n",
+                  async_task_name(task), data->want_what,
+                  (double)data->want_since / 1e9,
+                  async__site_text(data->want_at, at, sizeof at),
+                  (double)(rt->now - data->want_since) / 1e9, others);
+  if (task->state == ASYNC__TASK_PARKED && task->waiting_for != NULL) {
+    async__text_add(&finding.text, "  it now waits for %s at %s.\n",
+                    task->waiting_for,
+                    async__site_text(task->waiting_at, at, sizeof at));
+    async__finding_site(&finding, task->waiting_at);
+  }
+  async__text_add(&finding.text,
+                  "  fix: a task that only tries (try_acquire, polling) loses "
+                  "to tasks that wait in line: wait for the resource "
+                  "instead, and release what you hold before you retry.");
+  async__finding_task(&finding, async_task_name(task));
+  async__finding_site(&finding, data->want_at);
+  async__finding_emit(&finding);
+}
+
+static void check_starvation(async__runtime_t *rt) {
+  uint64_t bound = rt->check != NULL ? async__check_config()->starvation_ns : 0;
+  if (bound == 0) return;
+  for (size_t i = 0; i < state->wanting_count; i++) {
+    async_task_t *task = state->wanting[i];
+    struct async__check_task *data = task->check;
+    uint64_t others = state->events - data->want_mark;
+    if (!data->starvation_reported && others != 0 &&
+        rt->now - data->want_since > bound)
+      report_starvation(task, others);
+  }
+}
+
+/* ---- Livelock ---- */
+
+static void report_livelock(async__runtime_t *rt) {
+  state->livelock_reported = true;
+  async__finding_t finding;
+  async__finding_init(&finding, "livelock");
+  async__text_add(&finding.text,
+                  "livelock: tasks keep running, but none has made progress "
+                  "for %.3f s and %" PRIu64
+                  " steps (since %.3f s). What they do now:\n",
+                  (double)(rt->now - state->last_progress_ns) / 1e9,
+                  state->steps_since, (double)state->last_progress_ns / 1e9);
+  async__dump_tasks(rt, &finding.text, "  ", &finding);
+  async__text_add(&finding.text,
+                  "  fix: tasks that back off and retry in step with each "
+                  "other can do so for ever: wait in line for the resource "
+                  "(acquire rather than try), or take resources in one "
+                  "global order. The waits return ASYNC_EDEADLK now.");
+  async__finding_emit(&finding);
+  /* Stop them, as after a deadlock. */
+  for (struct async__list *link = rt->all_tasks.next; link != &rt->all_tasks;
+       link = link->next) {
+    async_task_t *task = async__container_of(link, async_task_t, all_link);
+    if (task->state == ASYNC__TASK_DONE || task->cancelled_with != 0) continue;
+    task->cancelled_with = ASYNC_EDEADLK;
+    async__interrupt_changed(task);
+  }
+}
+
+static void check_livelock(async__runtime_t *rt) {
+  if (!state->armed || state->livelock_reported) return;
+  const async__check_config_t *config = async__check_config();
+  bool too_long = config->livelock_ns != 0 &&
+                  rt->now - state->last_progress_ns > config->livelock_ns;
+  bool too_many = config->livelock_steps != 0 &&
+                  state->steps_since > config->livelock_steps;
+  if (too_long || too_many) report_livelock(rt);
+}
+
+/* ---- Loop hogs ---- */
+
+static bool hog_reported_before(const char *key) {
+  for (size_t i = 0; i < state->hog_count; i++)
+    if (strcmp(state->hogs[i], key) == 0) return true;
+  if (state->hog_count == state->hog_capacity) {
+    size_t capacity = state->hog_capacity ? state->hog_capacity * 2 : 4;
+    char **grown = realloc(state->hogs, capacity * sizeof *grown);
+    if (grown == NULL) abort();
+    state->hogs = grown;
+    state->hog_capacity = capacity;
+  }
+  state->hogs[state->hog_count] = strdup(key);
+  if (state->hogs[state->hog_count] == NULL) abort();
+  state->hog_count++;
+  return false;
+}
+
+/* task ran `elapsed` ns of real time from its last await to `to` (NULL:
+ * its return). */
+static void report_hog(async_task_t *task, uint64_t elapsed,
+                       const async_site_t *to) {
+  struct async__check_task *data = task->check;
+  char from_text[512], to_text[512];
+  async_site_t from =
+      data->last_await.file != NULL ? data->last_await : task->created_at;
+  async__site_text(from, from_text, sizeof from_text);
+  if (to != NULL)
+    async__site_text(*to, to_text, sizeof to_text);
+  else
+    snprintf(to_text, sizeof to_text, "its return");
+  char key[1100];
+  snprintf(key, sizeof key, "%s|%s", from_text, to_text);
+  if (hog_reported_before(key)) return;
+  async__finding_t finding;
+  async__finding_init(&finding, "loop-hog");
+  async__text_add(&finding.text,
+                  "loop hog: task '%s' ran for %.3f s of real time without "
+                  "an await, from %s%s to %s: every other task waited that "
+                  "long.\n"
+                  "  fix: split the work with async_yield() every so often, "
+                  "or run it on a thread with async_to_thread(); blocking "
+                  "calls (sleep, read, a busy loop) belong there too.",
+                  async_task_name(task), (double)elapsed / 1e9,
+                  data->last_await.file != NULL ? "the await at "
+                                                : "its start at ",
+                  from_text, to_text);
+  async__finding_task(&finding, async_task_name(task));
+  async__finding_site(&finding, from);
+  if (to != NULL) async__finding_site(&finding, *to);
+  async__finding_emit(&finding);
+}
+
+void async__progress_await(async_task_t *task, async_site_t site) {
+  uint64_t budget = async__check_config()->hog_ns;
+  struct async__check_task *data = async__check_task(task);
+  if (budget != 0 && state != NULL && state->slice_task == task) {
+    uint64_t now = uv_hrtime();
+    if (now - state->slice_start > budget)
+      report_hog(task, now - state->slice_start, &site);
+    state->slice_start = uv_hrtime();
+  }
+  data->last_await = site;
+}
+
+/* ---- Every step ---- */
+
+void async__progress_pick(async__runtime_t *rt, async_task_t *next) {
+  progress_state_t *s = the_state();
+  const async__check_config_t *config = async__check_config();
+  if (config->hog_ns != 0) {
+    uint64_t now = uv_hrtime();
+    async_task_t *last = s->slice_task;
+    if (last != NULL && last != next && last->state == ASYNC__TASK_DONE &&
+        now - s->slice_start > config->hog_ns)
+      report_hog(last, now - s->slice_start, NULL);
+    if (next != NULL) async__check_task(next);
+    s->slice_task = next;
+    s->slice_start = now;
+  }
+  if (!s->armed) return;
+  s->steps_since++;
+  check_livelock(rt);
+  if ((++s->picks & 255) == 0) check_starvation(rt);
+}
+
+void async__progress_time_passed(async__runtime_t *rt) {
+  if (state == NULL || !state->armed) return;
+  check_starvation(rt);
+  check_livelock(rt);
+}
