@@ -3,8 +3,10 @@
 #
 # Checks for a C compiler, make, pkg-config, the pkg-config modules libuv,
 # libcurl and cmocka, bats with bats-support and bats-assert, valgrind (on
-# Linux) and GNU timeout. Prints nothing and exits 0 when all are there; the
-# check takes a few milliseconds, so make runs it before every build.
+# Linux), GNU timeout, and jq and xmllint (the grader's tests read its JSON
+# and JUnit reports with them). Prints nothing and exits 0 when all are
+# there; the check takes a few milliseconds, so make runs it before every
+# build.
 #
 # When something is missing on Debian or Ubuntu, it installs the kit's
 # packages with apt-get, as root or through non-interactive sudo. When it
@@ -15,10 +17,10 @@
 set -uo pipefail
 
 debian_packages="build-essential pkg-config libuv1-dev libcurl4-openssl-dev \
-libcmocka-dev bats bats-support bats-assert valgrind"
+libcmocka-dev bats bats-support bats-assert valgrind jq libxml2-utils"
 fedora_packages="gcc make pkgconf libuv-devel libcurl-devel libcmocka-devel \
-bats valgrind"
-brew_packages="libuv curl cmocka bats-core pkg-config coreutils"
+bats valgrind jq libxml2"
+brew_packages="libuv curl cmocka bats-core pkg-config coreutils jq libxml2"
 
 # Where bats libraries live: Debian's packages, other installs, BATS_LIB_PATH.
 bats_lib_dirs="${BATS_LIB_PATH:-}:/usr/lib/bats:/usr/share/bats"
@@ -31,7 +33,8 @@ find_missing() {
   compiler=${compiler%% *}
   command -v "$compiler" >/dev/null 2>&1 || echo "a C compiler ($compiler)"
   local tool
-  for tool in make pkg-config bats; do
+  # jq and xmllint: the grader's tests check its JSON and JUnit reports.
+  for tool in make pkg-config bats jq xmllint; do
     command -v "$tool" >/dev/null 2>&1 || echo "the command $tool"
   done
   if [ "$(uname -s)" = Linux ]; then

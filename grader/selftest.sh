@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# selftest.sh: proves each exercise's checks: solutions pass, stubs and mutants fail.
+#
+#   grader/selftest.sh [--kit DIR] [--results FILE] [EXERCISE...]
+#
+# For every exercise of the kit (or those named): the reference solution
+# (solutions/exN-name/) must score full marks; the stub (exercises/) must
+# fail; and every known-wrong variant, tests/mutants/exN-name/NAME/ (the
+# student files it changes; the others come from the solution), must be
+# caught by at least one check. Each of those is one test: prints a line per
+# test and "N passed, N failed"; --results appends "PASSED FAILED" to FILE
+# (as tests/run-tests.sh does). Exits 0 when all passed, 1 when some did
+# not, 2 when the grader itself could not run.
+set -uo pipefail
+
+home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || exit 2
+grader="$home/grader/grader"
+kit=$home
+results_file=
+exercises=()
+
+while [ $# -gt 0 ]; do
+  case $1 in
+  --kit) [ $# -ge 2 ] || exit 2; kit=$2; shift 2 ;;
+  --results) [ $# -ge 2 ] || exit 2; results_file=$2; shift 2 ;;
+  -h | --help) sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "selftest.sh: unknown option $1" >&2; exit 2 ;;
+  *) exercises+=("$1"); shift ;;
+  esac
+done
+kit=$(cd "$kit" && pwd) || exit 2
+
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
+  green=$'\033[32m' red=$'\033[31m' plain=$'\033[0m'
+else
+  green='' red='' plain=''
+fi
+
+# Build the grader and the runtime once; every run below reuses them.
+if ! listed=$("$grader" list --kit "$kit"); then
+  echo "selftest.sh: the grader could not run" >&2
+  exit 2
+fi
+export GRADER_NO_MAKE=1
+[ ${#exercises[@]} -gt 0 ] || mapfile -t exercises <<<"$listed"
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/selftest.XXXXXX") || exit 2
+trap 'rm -rf "$scratch"' EXIT
+passed=0
+failed=0
+kit_broken=
+
+# grade EXERCISE SUBMISSION: runs the grader as TAP into $scratch/report;
+# sets $status.
+grade() {
+  "$grader" "$1" --kit "$kit" --submission "$2" --format tap --quiet \
+    >"$scratch/report" 2>"$scratch/errors"
+  status=$?
+  [ "$status" -ne 2 ] || kit_broken=1
+}
+
+# The names of the checks that did not pass, from the TAP report.
+failing_checks() {
+  sed -n 's/^not ok [0-9]* - //p' "$scratch/report" |
+    awk 'NR > 1 { printf "; " } { printf "%s", $0 }'
+}
+
+pass() {
+  printf '  %sok%s    %s\n' "$green" "$plain" "$1"
+  passed=$((passed + 1))
+}
+
+fail() {
+  printf '  %sFAIL%s  %s: %s\n' "$red" "$plain" "$1" "$2"
+  failed=$((failed + 1))
+  sed 's/^/        /' "$scratch/errors" "$scratch/report" | head -60
+}
+
+if [ -z "$listed" ]; then
+  echo "no exercises in $kit yet"
+  exercises=()
+fi
+
+for exercise in "${exercises[@]}"; do
+  [ -n "$exercise" ] || continue
+  grade "$exercise" "$kit/solutions"
+  if [ "$status" -eq 0 ]; then
+    pass "$exercise: the solution scores full marks"
+  else
+    fail "$exercise: the solution" "does not score full marks (exit $status)"
+  fi
+
+  grade "$exercise" "$kit/exercises"
+  if [ "$status" -eq 1 ]; then
+    pass "$exercise: the stub fails ($(failing_checks))"
+  else
+    fail "$exercise: the stub" "should fail, but the grader exited $status"
+  fi
+
+  mutants="$kit/tests/mutants/$exercise"
+  [ -d "$mutants" ] || continue
+  for mutant in "$mutants"/*/; do
+    [ -d "$mutant" ] || continue
+    name=$(basename "$mutant")
+    submission="$scratch/mutant-$name"
+    rm -rf "$submission"
+    mkdir -p "$submission/$exercise"
+    cp -R "$kit/solutions/$exercise/." "$submission/$exercise/"
+    cp -R "$mutant/." "$submission/$exercise/"
+    grade "$exercise" "$submission"
+    if [ "$status" -eq 1 ]; then
+      pass "$exercise: mutant $name is caught by: $(failing_checks)"
+    else
+      fail "$exercise: mutant $name" "is not caught by any check (exit $status)"
+    fi
+  done
+done
+
+echo "$passed passed, $failed failed"
+[ -n "$results_file" ] && echo "$passed $failed" >>"$results_file"
+[ -z "$kit_broken" ] || exit 2
+[ "$failed" -eq 0 ]
