@@ -29,7 +29,17 @@ TIMEOUT ?= 20
 VALGRIND_TIMEOUT ?= 120
 ## the runtime tests that `make valgrind` runs
 VALGRIND_TESTS ?= test_run test_task test_time test_lock test_semaphore test_event \
-                  test_condition test_queue test_gather test_wait test_group test_future
+                  test_condition test_queue test_gather test_wait test_group test_future \
+                  test_thread test_signal test_process test_http \
+                  test_stream test_server \
+                  test_check_config test_check_clock test_check_schedule \
+                  test_check_deadlock test_check_lockorder test_check_dump \
+                  test_check_findings test_check_shared test_check_trace \
+                  test_check_progress
+## compiler for the fuzz targets (libFuzzer needs clang)
+FUZZ_CC ?= clang
+## inputs in make check's short fuzz run
+FUZZ_RUNS ?= 20000
 ## extra compiler flags, added last
 CFLAGS ?=
 ## extra linker flags
@@ -107,6 +117,14 @@ VALGRIND_BINARIES = $(filter $(VALGRIND_TESTS:%=$(TEST_BUILD)/%),$(RUNTIME_TESTS
 FORMAT_FILES = $(shell find runtime tests exercises solutions grader bench \
                  \( -name '*.c' -o -name '*.h' \) -type f 2>/dev/null | sort)
 
+# The grader (grader/README.md): a C program of its own, always built the
+# same way, without sanitizers, whatever variant the runtime is built in.
+GRADER_SOURCES := $(sort $(wildcard grader/src/*.c))
+GRADER_BUILD := build/grader
+GRADER_OBJECTS := $(GRADER_SOURCES:grader/src/%.c=$(GRADER_BUILD)/obj/%.o)
+GRADER_BIN := $(GRADER_BUILD)/grader
+GRADER_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O2 $(WARNINGS) $(CFLAGS)
+
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite -q
 RUN_TESTS := tests/run-tests.sh
@@ -116,14 +134,20 @@ CHECK_RESULTS := build/check-results
 # The steps of `make check`, each one make invocation. Grader self-tests,
 # solutions and stubs join this list as they arrive.
 CHECK_STEPS = test-runtime "test-runtime SAN=address" "valgrind SAN=" \
-              "test-runtime CONTEXT=ucontext" check-aarch64 check-readme
+              "test-runtime CONTEXT=ucontext" check-aarch64 check-readme \
+              fuzz-readline
+
+# The grader's own tests, and the self-test of every exercise.
+CHECK_STEPS += test-grader check-solutions
 
 # ---------------------------------------------------------------------------
 # Targets
 # ---------------------------------------------------------------------------
 
 .DEFAULT_GOAL := all
-.PHONY: all lib test-runtime check check-aarch64 check-readme valgrind compdb format format-check bench \
+.PHONY: grader-bin test-grader check-solutions progress
+.PHONY: all lib test-runtime check check-aarch64 check-readme fuzz-readline \
+        fuzz-readline-long valgrind compdb format format-check bench \
         clean deps help FORCE
 
 all: deps lib $(RUNTIME_TESTS) ## build the runtime library and its tests
@@ -159,6 +183,32 @@ check: deps ## the kit's whole test suite, as CI runs it
 check-aarch64: ## the AArch64 context switch, cross-built, run in qemu-user
 	@RESULTS=$(RESULTS) tests/context/check-aarch64.sh $(BUILD)
 
+fuzz-readline: ## fuzz the line reader briefly (FUZZ_RUNS inputs), as make check does
+	@if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	     $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then \
+	  echo "  skip  fuzz_readline: $(FUZZ_CC) has no libFuzzer" \
+	       "(apt-get install clang libclang-rt-14-dev)"; \
+	  echo "0 passed, 0 failed, 1 skipped"; exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory $(FUZZ_BUILD)/fuzz_readline >/dev/null || exit 1; \
+	if $(FUZZ_BUILD)/fuzz_readline -runs=$(FUZZ_RUNS) -seed=1 -max_len=4096 \
+	     -artifact_prefix=$(FUZZ_BUILD)/ >$(FUZZ_BUILD)/fuzz_readline.log 2>&1; \
+	then \
+	  echo "  ok    fuzz_readline: $(FUZZ_RUNS) inputs"; \
+	  echo "1 passed, 0 failed"; \
+	  $(if $(RESULTS),echo "1 0" >>$(RESULTS);) \
+	else \
+	  tail -n 30 $(FUZZ_BUILD)/fuzz_readline.log; \
+	  echo "  FAIL  fuzz_readline (the input is saved in $(FUZZ_BUILD)/crash-*)"; \
+	  $(if $(RESULTS),echo "0 1" >>$(RESULTS);) \
+	  exit 1; \
+	fi
+
+fuzz-readline-long: $(FUZZ_BUILD)/fuzz_readline ## fuzz the line reader for 10 minutes, keeping a corpus
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/fuzz_readline -max_total_time=600 -max_len=8192 \
+	  -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus
+
 check-readme: $(LIB) ## README's examples: shown as they are, compiled, run
 	@RESULTS=$(RESULTS) tests/readme/check.sh $(BUILD) $(LIB) \
 	  $(TEST_CFLAGS) -- $(KIT_LDFLAGS) $(TEST_PKG_LIBS)
@@ -183,10 +233,34 @@ check-ex%: deps ## grade one exercise, e.g. make check-ex4
 	if ! ls -d exercises/ex$*-* >/dev/null 2>&1; then \
 	  echo "exercise $* is not in the kit yet"; exit 2; \
 	fi; \
-	if [ ! -x grader/grader ]; then \
-	  echo "the grader is not in the kit yet"; exit 2; \
-	fi; \
-	exec grader/grader ex$*
+	exec grader/grader ex$* --build-dir build/grader/work/ex$* \
+	  $(if $(SUBMISSION),--submission $(SUBMISSION)) \
+	  $(if $(FORMAT),--format $(FORMAT))
+
+hint-ex%: ## show the next hint for exercise N, e.g. make hint-ex4
+	@exec grader/grader hint ex$*
+
+run-ex%: ## build and run exercise N by hand: make run-ex3 ARGS="-p 0"
+	@exec grader/grader run ex$* $(if $(PROGRAM),--program $(PROGRAM)) \
+	  $(if $(SUBMISSION),--submission $(SUBMISSION)) -- $(ARGS)
+
+diff-ex%: ## a submission against the solution: make diff-ex4 [SUBMISSION=dir]
+	@exec grader/grader diff ex$* $(if $(SUBMISSION),--submission $(SUBMISSION))
+
+progress: deps ## every exercise: not started, failing or done, with its score
+	@exec grader/grader progress $(if $(SUBMISSION),--submission $(SUBMISSION))
+
+check-solutions: deps ## solutions score full marks, stubs fail, mutants are caught
+	@grader/selftest.sh $(if $(RESULTS),--results $(RESULTS))
+
+grader-bin: $(GRADER_BIN) ## build the grader, build/grader/grader
+
+test-grader: deps $(GRADER_BUILD)/test_text ## the grader's own tests, on the fixture kit
+	@status=0; \
+	$(RUN_TESTS) --timeout $(TIMEOUT) $(if $(RESULTS),--results $(RESULTS)) \
+	  $(GRADER_BUILD)/test_text || status=1; \
+	tests/grader/run.sh $(if $(RESULTS),--results $(RESULTS)) || status=1; \
+	exit $$status
 
 compdb: ## write compile_commands.json for clangd and other editors
 	@{ echo '['; separator=' '; \
@@ -293,7 +367,54 @@ $(BUILD)/flags: FORCE
 $(BUILD)/sources: FORCE
 	$(call remember,SOURCES_TEXT)
 
--include $(RUNTIME_OBJECTS:.o=.d) $(RUNTIME_TESTS:%=%.d)
+$(GRADER_OBJECTS): | deps
+$(GRADER_BUILD)/obj/%.o: grader/src/%.c $(GRADER_BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(GRADER_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(GRADER_BIN): $(GRADER_OBJECTS)
+	$(CC) $(LDFLAGS) -o $@ $(GRADER_OBJECTS) -lm
+
+# The grader's cmocka tests link its own objects (all but main.o).
+$(GRADER_BUILD)/test_text: tests/grader/test_text.c \
+                           $(filter-out %/main.o,$(GRADER_OBJECTS))
+	$(CC) $(GRADER_CFLAGS) -Igrader/src -Itests/lib $(TEST_PKG_CFLAGS) \
+	  $(LDFLAGS) -o $@ $^ $(TEST_PKG_LIBS)
+
+GRADER_FLAGS_TEXT = $(CC) $(GRADER_CFLAGS) $(LDFLAGS)
+$(GRADER_BUILD)/flags: FORCE
+	$(call remember,GRADER_FLAGS_TEXT)
+
+# The line reader's fuzz target (tests/fuzz/), built by clang with libFuzzer.
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARNINGS) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              $(RUNTIME_CPPFLAGS) $(RUNTIME_PKG_CFLAGS)
+FUZZ_LIBS = $(shell pkg-config --libs $(RUNTIME_PACKAGES)) -lpthread -lm
+
+$(FUZZ_BUILD)/fuzz_readline: tests/fuzz/fuzz_readline.c $(RUNTIME_SOURCES) \
+                             $(wildcard runtime/include/*.h runtime/src/*.h) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_readline.c \
+	  $(RUNTIME_SOURCES) $(FUZZ_LIBS)
+
+# Fixture servers the tests start (tests/fixtures/), built on the runtime.
+FIXTURE_BUILD := $(BUILD)/tests/fixtures
+HTTP_FIXTURE := $(FIXTURE_BUILD)/http_fixture
+FIXTURE_LIBS = $(shell pkg-config --libs $(RUNTIME_PACKAGES)) -lpthread -lm
+
+$(FIXTURE_BUILD)/%.o: tests/fixtures/%.c $(BUILD)/flags | deps
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(HTTP_FIXTURE): $(FIXTURE_BUILD)/http_fixture.o $(LIB)
+	$(CC) $(KIT_LDFLAGS) -o $@ $< $(LIB) $(FIXTURE_LIBS)
+
+# test_http starts the fixture: building the test builds it.
+$(TEST_BUILD)/test_http: $(HTTP_FIXTURE)
+
+-include $(FIXTURE_BUILD)/http_fixture.d
+-include $(RUNTIME_OBJECTS:.o=.d) $(RUNTIME_TESTS:%=%.d) $(GRADER_OBJECTS:.o=.d)
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
