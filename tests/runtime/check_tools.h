@@ -97,4 +97,30 @@ static inline size_t count_occurrences(const char *text, const char *needle) {
   return count;
 }
 
+/* A run in check mode, with what it printed on stderr and wrote to the
+ * findings file. */
+typedef struct outcome {
+  int rc;
+  char *err;      /* what was printed on stderr */
+  char *findings; /* the findings file */
+} outcome_t;
+
+static inline outcome_t run_captured(async_fn body, void *arg) {
+  char path[256];
+  check_findings_file(path, sizeof path);
+  stderr_capture_t capture;
+  stderr_capture_begin(&capture);
+  outcome_t outcome;
+  outcome.rc = harness_run(body, arg);
+  outcome.err = stderr_capture_end(&capture);
+  outcome.findings = check_read_file(path);
+  unlink(path);
+  return outcome;
+}
+
+static inline void outcome_free(outcome_t *outcome) {
+  free(outcome->err);
+  free(outcome->findings);
+}
+
 #endif /* CHECK_TOOLS_H */

@@ -79,30 +79,6 @@ static int a_day_at_the_bank(void *arg) {
   return rc;
 }
 
-typedef struct outcome {
-  int rc;
-  char *err;
-  char *findings;
-} outcome_t;
-
-static outcome_t run_captured(async_fn body, void *arg) {
-  char path[256];
-  check_findings_file(path, sizeof path);
-  stderr_capture_t capture;
-  stderr_capture_begin(&capture);
-  outcome_t outcome;
-  outcome.rc = harness_run(body, arg);
-  outcome.err = stderr_capture_end(&capture);
-  outcome.findings = check_read_file(path);
-  unlink(path);
-  return outcome;
-}
-
-static void outcome_free(outcome_t *outcome) {
-  free(outcome->err);
-  free(outcome->findings);
-}
-
 static void
 test_a_write_from_a_read_made_before_an_await_is_a_lost_update(void **state) {
   (void)state;
