@@ -5,12 +5,15 @@
 #
 # For every exercise of the kit (or those named): the reference solution
 # (solutions/exN-name/) must score full marks; the stub (exercises/) must
-# fail; and every known-wrong variant, tests/mutants/exN-name/NAME/ (the
+# fail; every known-wrong variant, tests/mutants/exN-name/NAME/ (the
 # student files it changes; the others come from the solution), must be
-# caught by at least one check. Each of those is one test: prints a line per
-# test and "N passed, N failed"; --results appends "PASSED FAILED" to FILE
-# (as tests/run-tests.sh does). Exits 0 when all passed, 1 when some did
-# not, 2 when the grader itself could not run.
+# caught by at least one check, and by each check its optional `caught-by`
+# file names (one per line); every correct alternative,
+# tests/alternatives/exN-name/NAME/ (same layout), must score full marks,
+# so that the checks never punish a correct idea. Each of those is one
+# test: prints a line per test and "N passed, N failed"; --results appends
+# "PASSED FAILED" to FILE (as tests/run-tests.sh does). Exits 0 when all
+# passed, 1 when some did not, 2 when the grader itself could not run.
 set -uo pipefail
 
 home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || exit 2
@@ -23,7 +26,7 @@ while [ $# -gt 0 ]; do
   case $1 in
   --kit) [ $# -ge 2 ] || exit 2; kit=$2; shift 2 ;;
   --results) [ $# -ge 2 ] || exit 2; results_file=$2; shift 2 ;;
-  -h | --help) sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   -*) echo "selftest.sh: unknown option $1" >&2; exit 2 ;;
   *) exercises+=("$1"); shift ;;
   esac
@@ -97,21 +100,47 @@ for exercise in "${exercises[@]}"; do
     fail "$exercise: the stub" "should fail, but the grader exited $status"
   fi
 
-  mutants="$kit/tests/mutants/$exercise"
-  [ -d "$mutants" ] || continue
-  for mutant in "$mutants"/*/; do
-    [ -d "$mutant" ] || continue
-    name=$(basename "$mutant")
-    submission="$scratch/mutant-$name"
+  # A variant is the solution with some student files replaced.
+  for variant in "$kit/tests/mutants/$exercise"/*/ \
+    "$kit/tests/alternatives/$exercise"/*/; do
+    [ -d "$variant" ] || continue
+    name=$(basename "$variant")
+    kind=mutant
+    case $variant in "$kit/tests/alternatives/"*) kind=alternative ;; esac
+    submission="$scratch/$kind-$name"
     rm -rf "$submission"
     mkdir -p "$submission/$exercise"
     cp -R "$kit/solutions/$exercise/." "$submission/$exercise/"
-    cp -R "$mutant/." "$submission/$exercise/"
+    cp -R "$variant/." "$submission/$exercise/"
+    rm -f "$submission/$exercise/caught-by"
     grade "$exercise" "$submission"
-    if [ "$status" -eq 1 ]; then
-      pass "$exercise: mutant $name is caught by: $(failing_checks)"
-    else
+    if [ "$kind" = alternative ]; then
+      # A correct idea other than the reference's: it must never lose marks.
+      if [ "$status" -eq 0 ]; then
+        pass "$exercise: alternative $name scores full marks"
+      else
+        fail "$exercise: alternative $name" "is correct but lost marks (exit $status)"
+      fi
+      continue
+    fi
+    if [ "$status" -ne 1 ]; then
       fail "$exercise: mutant $name" "is not caught by any check (exit $status)"
+      continue
+    fi
+    # caught-by names, one per line, the checks meant to catch this
+    # mutant: each of them must fail, not merely some check.
+    missed=
+    if [ -f "$variant/caught-by" ]; then
+      while IFS= read -r check || [ -n "$check" ]; do
+        [ -n "$check" ] || continue
+        grep -qxF "not ok ${check}" < <(sed -n 's/^not ok [0-9]* - /not ok /p' "$scratch/report") ||
+          missed="$missed${missed:+; }$check"
+      done <"$variant/caught-by"
+    fi
+    if [ -n "$missed" ]; then
+      fail "$exercise: mutant $name" "is not caught by: $missed (caught by: $(failing_checks))"
+    else
+      pass "$exercise: mutant $name is caught by: $(failing_checks)"
     fi
   done
 done

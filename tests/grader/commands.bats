@@ -89,8 +89,9 @@ load common
   assert_line --partial "ex9-sample: the stub fails"
   assert_line --partial "mutant miscount is caught by: count_words on random texts"
   assert_line --partial "mutant no-comma is caught by:"
-  assert_line "4 passed, 0 failed"
-  [ "$(cat "$BATS_TEST_TMPDIR/results")" = "4 0" ]
+  assert_line --partial "ex9-sample: alternative state-machine scores full marks"
+  assert_line "5 passed, 0 failed"
+  [ "$(cat "$BATS_TEST_TMPDIR/results")" = "5 0" ]
 }
 
 @test "self-test: a mutant no check catches fails the self-test" {
@@ -108,4 +109,22 @@ load common
   run "$REPO/grader/selftest.sh" --kit "$BATS_TEST_TMPDIR/kit"
   assert_failure 1
   assert_line --partial "the solution: does not score full marks"
+}
+
+@test "self-test: a mutant not caught by the check its caught-by names fails the self-test" {
+  cp -R "$KIT" "$BATS_TEST_TMPDIR/kit"
+  echo "greet prints one line per name, in order" \
+    >"$BATS_TEST_TMPDIR/kit/tests/mutants/ex9-sample/miscount/caught-by"
+  run "$REPO/grader/selftest.sh" --kit "$BATS_TEST_TMPDIR/kit"
+  assert_failure 1
+  assert_line --partial "mutant miscount: is not caught by: greet prints one line per name, in order (caught by: count_words on random texts)"
+}
+
+@test "self-test: a correct alternative that loses marks fails the self-test" {
+  cp -R "$KIT" "$BATS_TEST_TMPDIR/kit"
+  cp "$KIT/tests/mutants/ex9-sample/miscount/greet.c" \
+    "$BATS_TEST_TMPDIR/kit/tests/alternatives/ex9-sample/state-machine/"
+  run "$REPO/grader/selftest.sh" --kit "$BATS_TEST_TMPDIR/kit"
+  assert_failure 1
+  assert_line --partial "alternative state-machine: is correct but lost marks (exit 1)"
 }
