@@ -9,7 +9,8 @@
 # and everything exercise-specific comes from TESTS_SRC/exercise.conf (see
 # grader/README.md): STUDENT_FILES, PROGRAMS and TEST_PROGRAMS, NAME_SOURCES
 # for each of them, and optionally LIBS, PACKAGES and EXTRA_CFLAGS. Sources
-# are looked up in the exercise folder, then the tests folder, then tests/lib.
+# are looked up in the exercise folder, then the tests folder, then tests/lib,
+# then tests/fixtures (the kit's fixture servers, e.g. http_fixture.c).
 #
 # Student code is built with the kit's warnings shown but not fatal: a
 # warning alone never fails a student (SPEC section 2).
@@ -26,7 +27,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARNINGS) \
              -I$(RUNTIME_INCLUDE) -I$(RUNTIME_HARNESS) \
              $(PACKAGE_CFLAGS) $(EXTRA_CFLAGS)
 
-vpath %.c $(EXERCISE_SRC) $(TESTS_SRC) $(TESTS_LIB)
+# The fixture servers live beside tests/lib in the kit.
+KIT_FIXTURES ?= $(dir $(TESTS_LIB:%/=%))fixtures
+vpath %.c $(EXERCISE_SRC) $(TESTS_SRC) $(TESTS_LIB) $(KIT_FIXTURES)
 
 ALL_PROGRAMS := $(PROGRAMS) $(TEST_PROGRAMS)
 
