@@ -25,6 +25,7 @@
 #include "check.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 typedef struct progress_state {
   bool armed; /* a hook was used: livelock is watched */
@@ -128,32 +129,79 @@ void(async_check_progress)(const char *what) {
 
 /* ---- Starvation ---- */
 
-static void report_starvation(async_task_t *task, uint64_t others) {
-  struct async__check_task *data = task->check;
-  data->starvation_reported = true;
+/* Tasks starving the same way (wanting at one line, waiting at another)
+ * are one report with a count: a thousand philosophers, one pattern. */
+typedef struct starving {
+  async_task_t *task;
+  uint64_t others; /* progress events by others since it started wanting */
+} starving_t;
+
+static bool same_pattern(const starving_t *a, const starving_t *b) {
+  const struct async__check_task *x = a->task->check, *y = b->task->check;
+  bool a_waits =
+      a->task->state == ASYNC__TASK_PARKED && a->task->waiting_for != NULL;
+  bool b_waits =
+      b->task->state == ASYNC__TASK_PARKED && b->task->waiting_for != NULL;
+  return x->want_at.file == y->want_at.file &&
+         x->want_at.line == y->want_at.line && a_waits == b_waits &&
+         (!a_waits ||
+          (a->task->waiting_at.file == b->task->waiting_at.file &&
+           a->task->waiting_at.line == b->task->waiting_at.line &&
+           strcmp(a->task->waiting_for, b->task->waiting_for) == 0));
+}
+
+enum { NAMES_SHOWN = 3 };
+
+/* One finding for pattern[0 .. count), all starving the same way. */
+static void report_starvation(starving_t *pattern, size_t count) {
   async__runtime_t *rt = async__rt;
+  async_task_t *first = pattern[0].task;
+  struct async__check_task *data = first->check;
+  for (size_t i = 0; i < count; i++)
+    pattern[i].task->check->starvation_reported = true;
   char at[512];
   async__finding_t finding;
   async__finding_init(&finding, "starvation");
-  async__text_add(&finding.text,
-                  "starvation: task '%s' has wanted %s since %.3f s (at %s), "
-                  "%.3f s ago; other tasks made progress %" PRIu64
-                  " times meanwhile, it did not.\n",
-                  async_task_name(task), data->want_what,
-                  (double)data->want_since / 1e9,
-                  async__site_text(data->want_at, at, sizeof at),
-                  (double)(rt->now - data->want_since) / 1e9, others);
-  if (task->state == ASYNC__TASK_PARKED && task->waiting_for != NULL) {
-    async__text_add(&finding.text, "  it now waits for %s at %s.\n",
-                    task->waiting_for,
-                    async__site_text(task->waiting_at, at, sizeof at));
-    async__finding_site(&finding, task->waiting_at);
+  if (count == 1) {
+    async__text_add(&finding.text, "starvation: task '%s'",
+                    async_task_name(first));
+  } else {
+    async__text_add(&finding.text, "starvation: %zu tasks (", count);
+    for (size_t i = 0; i < count && i < NAMES_SHOWN; i++)
+      async__text_add(&finding.text, "%s'%s'", i ? ", " : "",
+                      async_task_name(pattern[i].task));
+    if (count > NAMES_SHOWN)
+      async__text_add(&finding.text, " and %zu more", count - NAMES_SHOWN);
+    async__text_add(&finding.text, "); the first");
   }
-  async__text_add(&finding.text,
-                  "  fix: a task that only tries (try_acquire, polling) loses "
-                  "to tasks that wait in line: wait for the resource "
-                  "instead, and release what you hold before you retry.");
-  async__finding_task(&finding, async_task_name(task));
+  async__text_add(
+      &finding.text,
+      " has wanted %s since %.3f s (at %s), %.3f s ago; other "
+      "tasks made progress %" PRIu64 " times meanwhile, it did not.\n",
+      data->want_what, (double)data->want_since / 1e9,
+      async__site_text(data->want_at, at, sizeof at),
+      (double)(rt->now - data->want_since) / 1e9, pattern[0].others);
+  bool waits = first->state == ASYNC__TASK_PARKED && first->waiting_for;
+  if (waits) {
+    async__text_add(&finding.text, "  %s now waits for %s at %s.\n",
+                    count == 1 ? "it" : "each", first->waiting_for,
+                    async__site_text(first->waiting_at, at, sizeof at));
+    async__finding_site(&finding, first->waiting_at);
+    /* Waiting in line and still overtaken: the line itself is long. */
+    async__text_add(&finding.text,
+                    "  fix: tasks that hold one resource while waiting in "
+                    "line for the next form chains that serialise everyone "
+                    "behind them; take what a step needs together (one "
+                    "waiter lock, or fewer seats than resources), or hold "
+                    "nothing while you wait.");
+  } else {
+    async__text_add(&finding.text,
+                    "  fix: a task that only tries (try_acquire, polling) "
+                    "loses to tasks that wait in line: wait for the resource "
+                    "instead, and release what you hold before you retry.");
+  }
+  for (size_t i = 0; i < count; i++)
+    async__finding_task(&finding, async_task_name(pattern[i].task));
   async__finding_site(&finding, data->want_at);
   async__finding_emit(&finding);
 }
@@ -161,14 +209,35 @@ static void report_starvation(async_task_t *task, uint64_t others) {
 static void check_starvation(async__runtime_t *rt) {
   uint64_t bound = rt->check != NULL ? async__check_config()->starvation_ns : 0;
   if (bound == 0) return;
+  starving_t *found = NULL;
+  size_t count = 0;
   for (size_t i = 0; i < state->wanting_count; i++) {
     async_task_t *task = state->wanting[i];
     struct async__check_task *data = task->check;
     uint64_t others = state->events - data->want_mark;
-    if (!data->starvation_reported && others != 0 &&
-        rt->now - data->want_since > bound)
-      report_starvation(task, others);
+    if (data->starvation_reported || others == 0 ||
+        rt->now - data->want_since <= bound)
+      continue;
+    if (found == NULL) {
+      found = malloc(state->wanting_count * sizeof *found);
+      if (found == NULL) abort();
+    }
+    found[count++] = (starving_t){task, others};
   }
+  /* Group in place: move each pattern's members together, in the order
+   * they were found, then report each group once. */
+  for (size_t start = 0; start < count;) {
+    size_t end = start + 1;
+    for (size_t i = end; i < count; i++) {
+      if (!same_pattern(&found[start], &found[i])) continue;
+      starving_t member = found[i];
+      memmove(&found[end + 1], &found[end], (i - end) * sizeof *found);
+      found[end++] = member;
+    }
+    report_starvation(&found[start], end - start);
+    start = end;
+  }
+  free(found);
 }
 
 /* ---- Livelock ---- */

@@ -93,6 +93,106 @@ static void test_waiting_in_line_does_not_starve(void **state) {
   check_env_restore();
 }
 
+/* ---- Starvation reports are grouped ---- */
+
+enum { POLITE_MANY = 20 };
+
+static int dine_with_many_polite(void *arg) {
+  dining_t *dining = arg;
+  async_lock_init(&dining->fork);
+  async_task_t *tasks[2 + POLITE_MANY];
+  tasks[0] = async_spawn("greedy-1", greedy, dining);
+  tasks[1] = async_spawn("greedy-2", greedy, dining);
+  for (int i = 0; i < POLITE_MANY; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "polite-%d", i);
+    tasks[2 + i] = async_spawn(name, polite, dining);
+  }
+  int rc = async_gather(tasks, 2 + POLITE_MANY, NULL, 0);
+  for (int i = 0; i < 2 + POLITE_MANY; i++) async_task_release(tasks[i]);
+  return rc;
+}
+
+static void test_tasks_starving_the_same_way_are_one_report(void **state) {
+  (void)state;
+  check_env_schedule("fifo", -1);
+  dining_t dining = {.polite_waits_in_line = false};
+  outcome_t outcome = run_captured(dine_with_many_polite, &dining);
+  assert_contains(outcome.err,
+                  "starvation: 20 tasks ('polite-0', 'polite-1', 'polite-2' "
+                  "and 17 more); the first has wanted to eat since 0.000 s");
+  assert_contains(outcome.err, "only tries (try_acquire, polling)");
+  assert_int_equal(count_occurrences(outcome.err, "starvation:"), 1);
+  assert_int_equal(count_occurrences(outcome.findings, "\n"), 1);
+  assert_contains(outcome.findings, "\"task_count\":20");
+  outcome_free(&outcome);
+  check_env_restore();
+}
+
+/* Ordered forks, when every acquire yields first: philosopher i holds
+ * fork i and waits in line for fork i + 1, a chain that lets one eat at a
+ * time. Each waits in line, yet starves. */
+enum { CHAIN = 30 };
+
+typedef struct chain {
+  async_lock_t forks[CHAIN];
+} chain_t;
+
+static chain_t *the_chain;
+
+static int chained_philosopher(void *arg) {
+  int i = (int)(intptr_t)arg;
+  int low = i, high = (i + 1) % CHAIN;
+  if (low > high) {
+    int swap = low;
+    low = high;
+    high = swap;
+  }
+  for (int meal = 0; meal < 3; meal++) {
+    async_check_want("to eat");
+    int rc = async_lock_acquire(&the_chain->forks[low]);
+    if (rc != 0) return rc;
+    rc = async_lock_acquire(&the_chain->forks[high]);
+    if (rc == 0) {
+      async_check_progress("ate");
+      rc = async_sleep(1.0);
+      async_lock_release(&the_chain->forks[high]);
+    }
+    async_lock_release(&the_chain->forks[low]);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+static int dine_in_a_chain(void *arg) {
+  the_chain = arg;
+  async_task_t *tasks[CHAIN];
+  for (int i = 0; i < CHAIN; i++) async_lock_init(&the_chain->forks[i]);
+  for (int i = 0; i < CHAIN; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "P%d", i);
+    tasks[i] = async_spawn(name, chained_philosopher, (void *)(intptr_t)i);
+  }
+  int rc = async_gather(tasks, CHAIN, NULL, 0);
+  for (int i = 0; i < CHAIN; i++) async_task_release(tasks[i]);
+  return rc;
+}
+
+static void test_a_chain_of_waits_starves_and_the_fix_says_so(void **state) {
+  (void)state;
+  check_env_schedule("fifo-yield", -1);
+  check_env_set("ASYNC_STARVATION", "5");
+  chain_t chain;
+  outcome_t outcome = run_captured(dine_in_a_chain, &chain);
+  assert_int_equal(outcome.rc, 0);
+  assert_contains(outcome.err, "tasks ('P0', 'P1', 'P2' and ");
+  assert_contains(outcome.err, "each now waits for a lock at ");
+  assert_contains(outcome.err, "form chains that serialise everyone");
+  assert_not_contains(outcome.err, "only tries");
+  outcome_free(&outcome);
+  check_env_restore();
+}
+
 /* ---- Livelock: two tasks that back off in step ---- */
 
 typedef struct hallway {
@@ -264,6 +364,8 @@ static void test_work_split_by_yields_does_not_hog(void **state) {
 ASYNC_TEST_MAIN(
     cmocka_unit_test(test_a_task_that_only_tries_starves_and_is_reported),
     cmocka_unit_test(test_waiting_in_line_does_not_starve),
+    cmocka_unit_test(test_tasks_starving_the_same_way_are_one_report),
+    cmocka_unit_test(test_a_chain_of_waits_starves_and_the_fix_says_so),
     cmocka_unit_test(test_backing_off_in_step_for_ever_is_a_livelock),
     cmocka_unit_test(test_one_order_for_both_passes_without_a_livelock),
     cmocka_unit_test(test_a_task_that_hogs_the_loop_is_named_with_its_lines),
