@@ -26,6 +26,7 @@ int bench_switch(void *options);
 int bench_spawn(void *options);
 int bench_parked(void *options);
 int bench_philosophers(void *options);
+int bench_check_philosophers(void *options);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);

@@ -153,6 +153,26 @@ fi
 echo "== Running (each workload in its own process; rounds in $log)"
 run_workloads runtime fast_args env "${unset_async[@]}" "$bench_binary"
 
+# Check mode: the same binary with ASYNC_CHECK=1, one process per schedule.
+CHECK_SCHEDULES="fifo fifo-yield random pct"
+printf '  %-8s' "check"
+for schedule in $CHECK_SCHEDULES; do
+  printf ' %s' "$schedule"
+  output=$(timeout "$BENCH_TIMEOUT" env "${unset_async[@]}" ASYNC_CHECK=1 \
+    ASYNC_SCHEDULE="$schedule" ASYNC_SEED=1 \
+    "$bench_binary" check-philosophers 1000 5 2>>"$log")
+  status=$?
+  while read -r tag name value _; do
+    [ "$tag" = RESULT ] && result[check-$schedule:$name]=$value
+  done <<<"$output"
+  if [ $status -ne 0 ]; then
+    failures=$((failures + 1))
+    printf ' (failed, exit %d)' "$status"
+    echo "== check $schedule: exit $status" >>"$log"
+  fi
+done
+echo
+
 if [ -z "$python" ]; then
   note[asyncio]="skipped: python3 is not installed"
   note[uvloop]="skipped: python3 is not installed"
@@ -193,6 +213,8 @@ echo "          spawn: one round to warm the stacks, then the median of" \
 echo "          RSS: /proc/self/statm before and after 100,000 tasks park," \
   "one fresh process each"
 echo "          philosophers: median of 5 dinners (Python 3), spawn to last join"
+echo "          check mode: median of 5 dinners of 1000 philosophers x 10 meals," \
+  "ASYNC_CHECK=1 ASYNC_SEED=1, each schedule in its own process"
 if [ -n "$python" ]; then
   echo "asyncio:  $python, Python $("$python" -c \
     'import sys; print(sys.version.split()[0])')"
@@ -272,6 +294,14 @@ table live-tasks "live tasks at once (default stacks)" "tasks"
 table philosophers "1000 philosophers x 100 meals, 1000 lock forks" \
   "ms in all"
 
+echo
+echo "-- check mode: 1000 philosophers x 10 meals, every detector on" \
+  "(ms in all; virtual clock, seed 1)"
+for schedule in $CHECK_SCHEDULES; do
+  value=$(figure check-philosophers "check-$schedule")
+  printf '   %-11s %12s\n' "$schedule" "${value:+$(printf '%.2f' "$value")}"
+done
+
 # target LABEL NAME LIMIT UNIT: one line of the targets table.
 target() {
   local label=$1 name=$2 limit=$3 unit=$4 value verdict
@@ -297,6 +327,10 @@ target "hand-off, event pair" handoff-event 60 ns
 target "spawn + join, per task" spawn 200 ns
 target "RSS per parked task" parked-rss 6 KiB
 target "1000 philosophers x 100 meals" philosophers 15 ms
+for schedule in $CHECK_SCHEDULES; do
+  result[runtime:check-$schedule]=${result[check-$schedule:check-philosophers]:-}
+  target "check mode, $schedule: 1000 x 10" "check-$schedule" 100 ms
+done
 live=${result[runtime:live-tasks]:-}
 if [ "$live" = 100000 ]; then
   live_verdict=met

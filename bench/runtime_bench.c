@@ -36,6 +36,8 @@ static const workload_t workloads[] = {
      "N tasks parked on one event (RSS bytes per task)"},
     {"philosophers", bench_philosophers, 1000, 5,
      "N philosophers, 100 meals each, N forks (ms in all)"},
+    {"check-philosophers", bench_check_philosophers, 1000, 5,
+     "N philosophers, 10 meals each, under ASYNC_CHECK=1 (ms in all)"},
 };
 enum { WORKLOAD_COUNT = sizeof workloads / sizeof workloads[0] };
 
