@@ -5,7 +5,8 @@
 #
 # For every exercise of the kit (or those named): the reference solution
 # (solutions/exN-name/) must score full marks; the stub (exercises/) must
-# fail; every known-wrong variant, tests/mutants/exN-name/NAME/ (the
+# fail, and its fingerprint (tests/exN-name/stub.fingerprint) be current;
+# every known-wrong variant, tests/mutants/exN-name/NAME/ (the
 # student files it changes; the others come from the solution), must be
 # caught by at least one check, and by each check its optional `caught-by`
 # file names (one per line); every correct alternative,
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
   case $1 in
   --kit) [ $# -ge 2 ] || exit 2; kit=$2; shift 2 ;;
   --results) [ $# -ge 2 ] || exit 2; results_file=$2; shift 2 ;;
-  -h | --help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   -*) echo "selftest.sh: unknown option $1" >&2; exit 2 ;;
   *) exercises+=("$1"); shift ;;
   esac
@@ -98,6 +99,15 @@ for exercise in "${exercises[@]}"; do
     pass "$exercise: the stub fails ($(failing_checks))"
   else
     fail "$exercise: the stub" "should fail, but the grader exited $status"
+  fi
+
+  # progress tells "not started" by it.
+  if fingerprint=$("$grader" fingerprint "$exercise" --kit "$kit" --check); then
+    pass "$exercise: the stub's fingerprint is current"
+  else
+    : >"$scratch/errors"
+    : >"$scratch/report"
+    fail "$exercise: the stub's fingerprint" "$fingerprint"
   fi
 
   # A variant is the solution with some student files replaced.

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -390,4 +391,57 @@ char *submission_file(const char *submission, const exercise_t *exercise,
       free(candidates[i]);
   }
   return found;
+}
+
+/* ---- The stub's fingerprint ----
+ *
+ * `grader progress` tells "not started" from "failing" by whether the
+ * student files are still the stub as shipped. The default submission is
+ * the kit's own exercises/ folder, which students edit in place, so the
+ * shipped stub is remembered as a fingerprint in tests/exN-name/
+ * stub.fingerprint ("FILE HASH" lines, FNV-1a 64 of the bytes); the
+ * self-test fails when it no longer matches the stub. Not a security
+ * measure: only an "is this still the file we shipped" test. */
+
+static uint64_t fnv1a64(const char *data, size_t length) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (size_t i = 0; i < length; i++) {
+    hash ^= (unsigned char)data[i];
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+char *stub_fingerprint(const exercise_t *exercise, const char *submission) {
+  strbuf_t out = {0};
+  for (size_t i = 0; i < exercise->student_files.count; i++) {
+    const char *file = exercise->student_files.items[i];
+    char *path = submission ? submission_file(submission, exercise, file)
+                            : path_join(exercise->exercise_dir, file);
+    size_t length = 0;
+    char *data = path ? read_file(path, &length) : NULL;
+    if (data)
+      sb_printf(&out, "%s %016" PRIx64 "\n", file, fnv1a64(data, length));
+    else
+      sb_printf(&out, "%s missing\n", file);
+    free(data);
+    free(path);
+  }
+  return sb_take(&out);
+}
+
+int stub_untouched(const exercise_t *exercise, const char *submission) {
+  char *path = path_join(exercise->tests_dir, "stub.fingerprint");
+  char *recorded = read_file(path, NULL);
+  free(path);
+  if (!recorded) return -1;
+  char *current = stub_fingerprint(exercise, submission);
+  /* No student file at all: nothing was started either. */
+  bool absent = true;
+  for (const char *line = current; *line; line = strchr(line, '\n') + 1)
+    absent = absent && strncmp(strchr(line, ' '), " missing\n", 9) == 0;
+  int same = absent || strcmp(recorded, current) == 0;
+  free(recorded);
+  free(current);
+  return same;
 }

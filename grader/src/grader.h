@@ -228,6 +228,12 @@ strlist_t kit_exercises(const char *kit);
  * DIR/exercises/exN-name/FILE, then DIR/FILE. NULL if in none. */
 char *submission_file(const char *submission, const exercise_t *exercise,
                       const char *file);
+/* "FILE HASH" lines for the student files of `submission` (NULL: the
+ * kit's stub), as tests/exN-name/stub.fingerprint records them. */
+char *stub_fingerprint(const exercise_t *exercise, const char *submission);
+/* 1 if the submission's student files are the stub as shipped (or are
+ * all absent), 0 if not, -1 if the exercise records no fingerprint. */
+int stub_untouched(const exercise_t *exercise, const char *submission);
 
 /* ----------------------------------------------------------------------
  * grade.c: build and run

@@ -28,6 +28,11 @@ static const char usage_text[] =
     "       grader diff exN                  the submission against the "
     "solution\n"
     "       grader list                      the kit's exercises\n"
+    "       grader fingerprint exN [--check] the stub's fingerprint, for "
+    "tests/exN-name/\n"
+    "                                        stub.fingerprint (progress "
+    "tells not\n"
+    "                                        started from failing by it)\n"
     "\n"
     "options:\n"
     "  --kit DIR          the kit (default: the one this grader belongs to)\n"
@@ -58,6 +63,7 @@ typedef struct arguments {
   const char *program;
   bool quiet;
   bool reset;
+  bool check; /* fingerprint --check */
   strlist_t also;     /* FORMAT:FILE, more reports of the same grading */
   strlist_t words;    /* what is left: the exercise, batch directories */
   strlist_t run_args; /* after "--" */
@@ -89,6 +95,8 @@ static void parse_arguments(int argc, char **argv, arguments_t *arguments) {
       sl_push(&arguments->also, argv[++i]);
     else if (strcmp(word, "--reset") == 0)
       arguments->reset = true;
+    else if (strcmp(word, "--check") == 0)
+      arguments->check = true;
     else if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
       fputs(usage_text, stdout);
       exit(0);
@@ -334,6 +342,33 @@ static int hint_command(const arguments_t *arguments, const char *kit) {
   return status;
 }
 
+/* `grader fingerprint exN`: the stub's fingerprint, for
+ * tests/exN-name/stub.fingerprint; with --check, whether that file is
+ * current (the self-test asks). */
+static int fingerprint_command(const arguments_t *arguments, const char *kit) {
+  if (arguments->words.count != 1) usage();
+  char *error = NULL;
+  exercise_t *exercise = exercise_load(kit, arguments->words.items[0], &error);
+  if (!exercise) {
+    fprintf(stderr, "grader: %s\n", error);
+    free(error);
+    return 2;
+  }
+  char *fingerprint = stub_fingerprint(exercise, NULL);
+  int status = 0;
+  if (!arguments->check) {
+    fputs(fingerprint, stdout);
+  } else if (stub_untouched(exercise, NULL) != 1) {
+    printf("tests/%s/stub.fingerprint is missing or out of date: run\n"
+           "  grader/grader fingerprint %s > tests/%s/stub.fingerprint\n",
+           exercise->name, exercise->name, exercise->name);
+    status = 1;
+  }
+  free(fingerprint);
+  exercise_free(exercise);
+  return status;
+}
+
 static int progress_command(const arguments_t *arguments, const char *kit,
                             const char *home) {
   char *default_submission = path_join(kit, "exercises");
@@ -372,9 +407,13 @@ static int progress_command(const arguments_t *arguments, const char *kit,
                                .quiet = true};
     grade_t grade;
     grade_exercise(exercise, &options, &grade);
-    /* A stub passes no check: untouched and not started look the same. */
+    /* The stub may pass a check or two (usage, say): what tells "not
+     * started" is whether the student files are still the stub. */
+    int untouched = stub_untouched(exercise, submission_path);
     const char *state = grade.kit_error                  ? "kit error"
                         : grade_exit_status(&grade) == 0 ? "done"
+                        : untouched == 1                 ? "not started"
+                        : untouched == 0                 ? "failing"
                         : grade.score > 0                ? "failing"
                                                          : "not started";
     strbuf_t score = {0};
@@ -533,7 +572,8 @@ int main(int argc, char **argv) {
   bool subcommand =
       strcmp(command, "hint") == 0 || strcmp(command, "progress") == 0 ||
       strcmp(command, "run") == 0 || strcmp(command, "diff") == 0 ||
-      strcmp(command, "list") == 0 || strcmp(command, "grade") == 0;
+      strcmp(command, "list") == 0 || strcmp(command, "grade") == 0 ||
+      strcmp(command, "fingerprint") == 0;
   arguments_t arguments = {0};
   parse_arguments(argc - 1 - subcommand, argv + 1 + subcommand, &arguments);
   if (arguments.kit && !is_directory(arguments.kit)) {
@@ -547,6 +587,8 @@ int main(int argc, char **argv) {
     status = hint_command(&arguments, kit);
   } else if (strcmp(command, "progress") == 0) {
     status = progress_command(&arguments, kit, home);
+  } else if (strcmp(command, "fingerprint") == 0) {
+    status = fingerprint_command(&arguments, kit);
   } else if (strcmp(command, "run") == 0) {
     status = run_command(&arguments, kit, home);
   } else if (strcmp(command, "diff") == 0) {

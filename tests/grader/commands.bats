@@ -30,12 +30,32 @@ load common
 @test "progress: not started, failing and done, with scores" {
   run "$GRADER" progress --kit "$KIT"
   assert_success
-  assert_line --regexp '^ex9-sample +failing +1/9$'
+  # The stub passes one check, yet is not started: it is the stub.
+  assert_line --regexp '^ex9-sample +not started +1/9$'
   run "$GRADER" progress --kit "$KIT" --submission "$KIT/solutions"
   assert_line --regexp '^ex9-sample +done +9/9$'
   mkdir -p "$BATS_TEST_TMPDIR/empty"
   run "$GRADER" progress --kit "$KIT" --submission "$BATS_TEST_TMPDIR/empty"
   assert_line --regexp '^ex9-sample +not started +0/9$'
+}
+
+@test "progress: a stub the student changed that still fails is failing" {
+  mkdir -p "$BATS_TEST_TMPDIR/started/ex9-sample"
+  cp "$KIT/exercises/ex9-sample/greet.c" "$BATS_TEST_TMPDIR/started/ex9-sample/"
+  echo "/* a first try */" >>"$BATS_TEST_TMPDIR/started/ex9-sample/greet.c"
+  run "$GRADER" progress --kit "$KIT" --submission "$BATS_TEST_TMPDIR/started"
+  assert_success
+  assert_line --regexp '^ex9-sample +failing +1/9$'
+}
+
+@test "fingerprint --check: a stub changed since its fingerprint fails, with the command" {
+  run "$GRADER" fingerprint ex9 --kit "$KIT" --check
+  assert_success
+  cp -R "$KIT" "$BATS_TEST_TMPDIR/kit"
+  echo "/* edited */" >>"$BATS_TEST_TMPDIR/kit/exercises/ex9-sample/greet.c"
+  run "$GRADER" fingerprint ex9 --kit "$BATS_TEST_TMPDIR/kit" --check
+  assert_failure 1
+  assert_line "  grader/grader fingerprint ex9-sample > tests/ex9-sample/stub.fingerprint"
 }
 
 @test "run builds the submission and runs its program with the arguments given" {
@@ -90,8 +110,9 @@ load common
   assert_line --partial "mutant miscount is caught by: count_words on random texts"
   assert_line --partial "mutant no-comma is caught by:"
   assert_line --partial "ex9-sample: alternative state-machine scores full marks"
-  assert_line "5 passed, 0 failed"
-  [ "$(cat "$BATS_TEST_TMPDIR/results")" = "5 0" ]
+  assert_line --partial "ex9-sample: the stub's fingerprint is current"
+  assert_line "6 passed, 0 failed"
+  [ "$(cat "$BATS_TEST_TMPDIR/results")" = "6 0" ]
 }
 
 @test "self-test: a mutant no check catches fails the self-test" {
