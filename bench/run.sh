@@ -9,6 +9,14 @@
 # bench/peers/go), and prints one table per workload (figure, and the ratio
 # peer / runtime) and the runtime's targets, met or not.
 #
+# Then the I/O benchmarks (bench/io/): one load generator in C
+# (bench/io/loadgen.c, raw epoll) drives, one server process at a time, the
+# echo and chat servers on the runtime (bench/io/*_runtime.c), a raw libuv
+# echo server (the floor), the peers' servers (bench/peers/asyncio_servers.py
+# on asyncio and uvloop, bench/peers/go/servers) and the workshop's ex3 and
+# ex4 solutions when they are there (built from exercises/ with the solved
+# files of solutions/); tables for echo, chat fan-out and idle connections.
+#
 # Settings, from the environment (the Makefile passes them):
 #   BUILD         build directory of the variant   (build/default)
 #   ASYNC_LIB     the runtime library              ($LIB, or $BUILD/libasync.a)
@@ -16,6 +24,8 @@
 #                 (-Iruntime/include -D_GNU_SOURCE -O2)
 #   ASYNC_LDLIBS  libraries the runtime needs      (pkg-config libuv [libcurl], -lm)
 #   BENCH_TIMEOUT seconds any one program may run  (120)
+#   IO_ROUNDS     timed rounds per I/O measurement  (3; the median is shown)
+#   IO_SECONDS    seconds per I/O round             (1)
 #
 # Benchmarks report; they do not judge. A missed target is printed, not an
 # error. Exits 1 only if something could not run (a build failed, a workload
@@ -35,6 +45,8 @@ if [ -z "${ASYNC_LDLIBS:-}" ]; then
   ASYNC_LDLIBS="$ASYNC_LDLIBS -lpthread -lm"
 fi
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
+IO_ROUNDS=${IO_ROUNDS:-3}
+IO_SECONDS=${IO_SECONDS:-1}
 WARNINGS="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
 
 out=$BUILD/bench
@@ -146,6 +158,94 @@ if command -v go >/dev/null 2>&1; then
   fi
 fi
 
+# The I/O benchmarks' programs: the load generator and the libuv server
+# need no runtime; the runtime's servers link it as the benchmarks do. The
+# load generator is never built with a sanitizer: it is not what is measured.
+io_dir=$out/io
+mkdir -p "$io_dir" || exit 1
+io_built=true
+# shellcheck disable=SC2086,SC2046 # the flag variables hold several words
+if ! ${CC:-cc} -std=c11 -O2 $WARNINGS -D_GNU_SOURCE \
+  -o "$io_dir/loadgen" bench/io/loadgen.c ||
+  ! ${CC:-cc} -std=c11 -O2 $WARNINGS $sanitizer -D_GNU_SOURCE \
+    $(pkg-config --cflags libuv 2>/dev/null) -o "$io_dir/echo_libuv" \
+    bench/io/echo_libuv.c $ASYNC_LDLIBS; then
+  io_built=false
+fi
+for server in echo_runtime chat_runtime; do
+  # shellcheck disable=SC2086,SC2046
+  ${CC:-cc} -std=c11 -O2 $WARNINGS $sanitizer $ASYNC_CFLAGS \
+    $(pkg-config --cflags libuv 2>/dev/null) -o "$io_dir/$server" \
+    "bench/io/$server.c" "$ASYNC_LIB" $ASYNC_LDLIBS || io_built=false
+done
+if [ "$io_built" != true ]; then
+  echo "the I/O benchmarks did not build (see the errors above)"
+  exit 1
+fi
+
+go_servers=
+if [ -n "$go_binary" ]; then
+  if (cd bench/peers/go && GOCACHE=$out_abs/go/cache GOPATH=$out_abs/go/path \
+    GOMODCACHE=$out_abs/go/path/pkg/mod GOPROXY=off GOFLAGS='' \
+    GO111MODULE=on GOTOOLCHAIN=local \
+    go build -o "$out_abs/io/go-servers" ./servers) 2>>"$log"; then
+    go_servers=$io_dir/go-servers
+  else
+    note[io-Go]="the Go servers did not build (see $log)"
+    failures=$((failures + 1))
+  fi
+fi
+
+# build_solution EXERCISE PROGRAM: builds a workshop solution as the grader
+# does (every .c of exercises/EXERCISE, the solved files taken from
+# solutions/EXERCISE; the program's own list in tests/EXERCISE/exercise.conf
+# when there is one), into $io_dir/EXERCISE. Sets note[EXERCISE] when it
+# cannot. The kit's warnings are shown, not fatal, as for a student.
+build_solution() {
+  local exercise=$1 program=$2 kit=exercises/$1 solved=solutions/$1
+  local conf=tests/$1/exercise.conf names=() sources=() name file
+  if [ ! -d "$kit" ] || [ ! -d "$solved" ]; then
+    note[$exercise]="skipped: $kit and $solved are not written yet"
+    return
+  fi
+  if [ -f "$conf" ]; then
+    read -r -a names <<<"$(sed -n "s/^${program}_SOURCES[[:space:]]*[:?]*=//p" \
+      "$conf")"
+  fi
+  if [ ${#names[@]} -eq 0 ]; then
+    for file in "$kit"/*.c "$solved"/*.c; do
+      [ -f "$file" ] && names+=("${file##*/}")
+    done
+    mapfile -t names < <(printf '%s\n' "${names[@]}" | sort -u)
+  fi
+  for name in "${names[@]}"; do
+    for file in "$solved/$name" "$kit/$name" "tests/$exercise/$name" \
+      "tests/lib/$name" ""; do
+      [ -z "$file" ] || [ -f "$file" ] && break
+    done
+    if [ -z "$file" ]; then
+      note[$exercise]="skipped: $name, a source of $program, is missing"
+      return
+    fi
+    sources+=("$file")
+  done
+  if [ ${#sources[@]} -eq 0 ]; then
+    note[$exercise]="skipped: $kit has no C files yet"
+    return
+  fi
+  echo "== build $exercise: ${sources[*]}" >>"$log"
+  # shellcheck disable=SC2086,SC2046
+  if ${CC:-cc} -std=c11 -O2 ${WARNINGS//-Werror/} $sanitizer $ASYNC_CFLAGS \
+    -I"$solved" -I"$kit" $(pkg-config --cflags libuv 2>/dev/null) \
+    -o "$io_dir/$exercise" "${sources[@]}" "$ASYNC_LIB" $ASYNC_LDLIBS \
+    2>>"$log"; then
+    return
+  fi
+  note[$exercise]="skipped: $program did not build (see $log)"
+}
+build_solution ex3-echo echo_server
+build_solution ex4-chat chat_server
+
 # ---------------------------------------------------------------------------
 # Run
 # ---------------------------------------------------------------------------
@@ -194,6 +294,153 @@ elif [ -z "${note[Go]:-}" ]; then
 fi
 
 # ---------------------------------------------------------------------------
+# Run: the I/O benchmarks
+# ---------------------------------------------------------------------------
+
+ECHO_SERVERS="runtime libuv asyncio uvloop Go ex3"
+CHAT_SERVERS="runtime asyncio uvloop Go ex4"
+IDLE_CONNECTIONS=10000
+idle_shown=$(sed ':a; s/\B[0-9]\{3\}\>/,&/; ta' <<<"$IDLE_CONNECTIONS")
+declare -A server_label=([runtime]=runtime [libuv]="raw libuv" [asyncio]=asyncio
+  [uvloop]=uvloop [Go]=Go [ex3]="ex3 solution" [ex4]="ex4 solution")
+
+# The load generator and the server share two CPUs: each gets one of its
+# own, so that neither steals the other's.
+pin_server=() pin_client=()
+if command -v taskset >/dev/null 2>&1 &&
+  [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ] &&
+  taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
+  pin_server=(taskset -c 0)
+  pin_client=(taskset -c 1)
+fi
+
+# 10,000 connections need as many descriptors in the server and in the load
+# generator: raise the soft limit to the hard one if it is lower.
+[ "$(ulimit -n)" = unlimited ] || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+descriptors=$(ulimit -n)
+if [ "$descriptors" != unlimited ] &&
+  [ "$descriptors" -lt $((IDLE_CONNECTIONS + 100)) ]; then
+  note[idle]="skipped: $idle_shown connections need more descriptors\
+ than the limit of $descriptors (ulimit -n)"
+fi
+
+# server_command KIND KEY: the command line of KIND's (echo or chat) server
+# KEY, in the array `server_argv`; empty when that server is not available.
+server_command() {
+  local kind=$1 key=$2
+  server_argv=()
+  case $key in
+    runtime) server_argv=(env "${unset_async[@]}" "$io_dir/${kind}_runtime"
+      -H 127.0.0.1 -p 0) ;;
+    libuv) server_argv=("$io_dir/echo_libuv" -H 127.0.0.1 -p 0) ;;
+    asyncio | uvloop)
+      [ -n "$python" ] && [ -z "${note[$key]:-}" ] || return
+      server_argv=(env -u PYTHONASYNCIODEBUG -u PYTHONDEVMODE "$python" -B
+        bench/peers/asyncio_servers.py "$kind" -H 127.0.0.1 -p 0)
+      [ "$key" = uvloop ] && server_argv+=(--uvloop) ;;
+    Go) [ -n "$go_servers" ] &&
+      server_argv=("$go_servers" "$kind" -H 127.0.0.1 -p 0) ;;
+    ex3) [ -z "${note[ex3-echo]:-}" ] &&
+      server_argv=(env "${unset_async[@]}" "$io_dir/ex3-echo"
+        -H 127.0.0.1 -p 0) ;;
+    ex4) [ -z "${note[ex4-chat]:-}" ] &&
+      server_argv=(env "${unset_async[@]}" "$io_dir/ex4-chat" -p 0) ;;
+  esac
+}
+
+server_pid=
+server_fd=
+# start_server COMMAND...: starts a server in a process group of its own
+# (pinned to its CPU) and reads its "listening on HOST:PORT" line; sets
+# server_pid, server_host and server_port. Fails if it never says it.
+start_server() {
+  local fifo=$out_abs/io/server-output line address
+  rm -f "$fifo"
+  mkfifo "$fifo" || return 1
+  echo "== server: $*" >>"$log"
+  setsid "${pin_server[@]}" "$@" >"$fifo" 2>>"$log" &
+  server_pid=$!
+  exec {server_fd}<"$fifo"
+  rm -f "$fifo"
+  if ! read -r -t 20 -u "$server_fd" line ||
+    [[ $line != "listening on "* ]]; then
+    echo "== the server never said \"listening on HOST:PORT\" (${line:-})" \
+      >>"$log"
+    stop_server
+    return 1
+  fi
+  address=${line#listening on }
+  server_port=${address##*:}
+  server_host=${address%:*}
+  server_host=${server_host#[}
+  server_host=${server_host%]}
+  case $server_host in
+    0.0.0.0 | '') server_host=127.0.0.1 ;;
+    ::) server_host=::1 ;;
+  esac
+}
+
+# stop_server: kills the server's whole process group and reaps it.
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  kill -KILL -- "-$server_pid" 2>/dev/null ||
+    kill -KILL "$server_pid" 2>/dev/null
+  wait "$server_pid" 2>/dev/null
+  [ -n "$server_fd" ] && exec {server_fd}<&-
+  server_pid=
+  server_fd=
+}
+trap stop_server EXIT
+trap 'stop_server; exit 130' INT TERM
+
+# io_run KIND MODE SERVERS ARGS...: for each server of SERVERS, a fresh
+# server process of KIND and one load generator run in MODE with ARGS; the
+# results go to result[io-SERVER:name].
+io_run() {
+  local kind=$1 mode=$2 servers=$3 key output status
+  shift 3
+  printf '  %-8s' "$mode"
+  for key in $servers; do
+    server_command "$kind" "$key"
+    [ ${#server_argv[@]} -eq 0 ] && continue
+    printf ' %s' "$key"
+    if ! start_server "${server_argv[@]}"; then
+      failures=$((failures + 1))
+      printf ' (did not start)'
+      continue
+    fi
+    echo "== $mode $key" >>"$log"
+    output=$(timeout "$BENCH_TIMEOUT" "${pin_client[@]}" "$io_dir/loadgen" \
+      "$mode" "$server_host" "$server_port" -s "$server_pid" "$@" 2>>"$log")
+    status=$?
+    while read -r tag name value _; do
+      [ "$tag" = RESULT ] && result[io-$key:$name]=$value
+    done <<<"$output"
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      printf ' (the server died)'
+      status=1
+    fi
+    stop_server
+    if [ $status -ne 0 ]; then
+      failures=$((failures + 1))
+      [ $status -eq 124 ] && printf ' (timed out after %ss)' "$BENCH_TIMEOUT"
+      [ $status -ne 124 ] && printf ' (failed, exit %d)' "$status"
+      echo "== $mode $key: exit $status" >>"$log"
+    fi
+  done
+  echo
+}
+
+echo "== Running the I/O benchmarks (a fresh server process each;" \
+  "rounds in $log)"
+timing=(-w 0.5 -d "$IO_SECONDS" -r "$IO_ROUNDS")
+io_run echo echo "$ECHO_SERVERS" -c 100 -l 64 "${timing[@]}"
+io_run chat chat "$CHAT_SERVERS" -c 100 -k 10 -W 32 "${timing[@]}"
+if [ -z "${note[idle]:-}" ]; then
+  io_run echo idle "$ECHO_SERVERS" -n "$IDLE_CONNECTIONS"
+fi
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 
@@ -229,6 +476,36 @@ if [ -n "$go_binary" ]; then
 fi
 for peer in asyncio uvloop Go; do
   [ -n "${note[$peer]:-}" ] && printf '%-9s %s\n' "$peer:" "${note[$peer]}"
+done
+echo "I/O:      loopback; bench/io/loadgen (C, raw epoll, one thread) against" \
+  "one server process at a time, a fresh one per measurement"
+if [ ${#pin_server[@]} -ne 0 ]; then
+  echo "          the server pinned to CPU 0, the load generator to CPU 1" \
+    "(taskset): two CPUs, one each"
+else
+  echo "          not pinned (no taskset, or fewer than two CPUs): the server" \
+    "and the load generator share the CPUs"
+fi
+echo "          echo: 100 connections send 64-byte lines, each waits for its" \
+  "echo (checked byte for byte) before the next;"
+echo "          0.5 s warm-up, then the median of $IO_ROUNDS rounds of" \
+  "$IO_SECONDS s; p50/p99 over each round's requests"
+echo "          server CPU: utime + stime of /proc/PID/stat (every thread," \
+  "10 ms ticks) over a round, divided by its requests or deliveries"
+echo "          chat: 100 clients named through the prompt, 10 of them send" \
+  "48-byte lines, each at most 32 lines ahead of"
+echo "          its slowest receiver; every delivery checked (sender, order," \
+  "bytes); deliveries = lines received, all clients"
+echo "          idle: $idle_shown connections, each served one echo," \
+  "then held: the server's VmRSS after minus before, per connection"
+echo "servers:  runtime bench/io/{echo,chat}_runtime.c (a task per" \
+  "connection: readline, write, drain); raw libuv bench/io/echo_libuv.c;"
+echo "          asyncio and uvloop bench/peers/asyncio_servers.py" \
+  "(start_server, readline, write, drain); Go bench/peers/go/servers"
+echo "          (a goroutine per connection, bufio); ex3/ex4: the workshop's" \
+  "solutions, built from exercises/ and solutions/ with -O2"
+for key in io-Go ex3-echo ex4-chat idle; do
+  [ -n "${note[$key]:-}" ] && printf '%-9s %s\n' "${key#io-}:" "${note[$key]}"
 done
 
 # figure NAME PEER: the figure in the table's unit, or empty.
@@ -302,6 +579,124 @@ for schedule in $CHECK_SCHEDULES; do
   printf '   %-11s %12s\n' "$schedule" "${value:+$(printf '%.2f' "$value")}"
 done
 
+# io_format VALUE [SCALE]: VALUE / SCALE as the tables print it; "-" if none.
+io_format() {
+  awk -v v="$1" -v s="${2:-1}" 'BEGIN {
+    if (v == "") { print "-"; exit }
+    v /= s
+    format = v >= 100 ? "%.0f" : "%.2f"
+    printf format "\n", v
+  }'
+}
+
+# io_ratio VALUE BASE higher|lower: how many times better the runtime (BASE)
+# does than VALUE, for a figure where higher or lower is better.
+io_ratio() {
+  awk -v v="$1" -v b="$2" -v better="$3" 'BEGIN {
+    if (v == "" || b == "" || v <= 0 || b <= 0) exit
+    r = better == "higher" ? b / v : v / b
+    printf (r >= 10 ? "%.0fx" : "%.2fx") "\n", r
+  }'
+}
+
+# io_why KEY: why a server has no figures.
+io_why() {
+  local why
+  case $1 in
+    asyncio | uvloop) why=${note[$1]:-} ;;
+    Go) why=${note[io-Go]:-${note[Go]:-}} ;;
+    ex3) why=${note[ex3-echo]:-} ;;
+    ex4) why=${note[ex4-chat]:-} ;;
+  esac
+  why=${why:-"no figure (see $log)"}
+  echo "${why%%:*}"
+}
+
+# loadgen_cost NAME SERVERS SCALE UNIT: one line with the load generator's
+# own CPU cost in the runs against each server.
+loadgen_cost() {
+  local key costs=
+  for key in $2; do
+    [ -n "${result[io-$key:$1]:-}" ] &&
+      costs="$costs${costs:+, }${server_label[$key]} $(io_format \
+        "${result[io-$key:$1]}" "$3")"
+  done
+  [ -n "$costs" ] && echo "   load generator's own CPU, $4: $costs"
+}
+
+echo
+echo "== I/O (vs rt: how many times better the runtime does: its rate over" \
+  "the peer's, the peer's cost over its own; above 1x, the runtime does" \
+  "better)"
+echo
+echo "-- echo, 100 connections, 64-byte lines"
+printf '   %-13s %11s %8s %8s %8s %11s %8s\n' "" "requests/s" "vs rt" \
+  "p50 us" "p99 us" "CPU us/req" "vs rt"
+for key in $ECHO_SERVERS; do
+  rps=${result[io-$key:echo-rps]:-}
+  if [ -z "$rps" ]; then
+    printf '   %-13s %11s %8s %8s %8s %11s %8s  %s\n' \
+      "${server_label[$key]}" - "" - - - "" "$(io_why "$key")"
+    continue
+  fi
+  errors=${result[io-$key:echo-errors]:-0}
+  printf '   %-13s %11s %8s %8s %8s %11s %8s%s\n' "${server_label[$key]}" \
+    "$(io_format "$rps")" \
+    "$(io_ratio "$rps" "${result[io-runtime:echo-rps]:-}" higher)" \
+    "$(io_format "${result[io-$key:echo-p50]:-}")" \
+    "$(io_format "${result[io-$key:echo-p99]:-}")" \
+    "$(io_format "${result[io-$key:echo-cpu]:-}")" \
+    "$(io_ratio "${result[io-$key:echo-cpu]:-}" \
+      "${result[io-runtime:echo-cpu]:-}" lower)" \
+    "$([ "$errors" != 0 ] && echo "  $errors errors")"
+done
+loadgen_cost echo-loadgen-cpu "$ECHO_SERVERS" 1 "us per request"
+echo "   (requests/s is bounded by whichever CPU saturates first, often the" \
+  "load generator's: the server's CPU per request is the fair comparison)"
+
+echo
+echo "-- chat fan-out: 100 clients, 10 senders, every line to the 99 others"
+printf '   %-13s %15s %8s %15s %8s\n' "" "deliveries/s" "vs rt" \
+  "CPU ns/delivery" "vs rt"
+for key in $CHAT_SERVERS; do
+  rate=${result[io-$key:chat-deliveries]:-}
+  if [ -z "$rate" ]; then
+    printf '   %-13s %15s %8s %15s %8s  %s\n' "${server_label[$key]}" \
+      - "" - "" "$(io_why "$key")"
+    continue
+  fi
+  errors=${result[io-$key:chat-errors]:-0}
+  cpu=${result[io-$key:chat-cpu]:-}
+  printf '   %-13s %15s %8s %15s %8s%s\n' "${server_label[$key]}" \
+    "$(io_format "$rate")" \
+    "$(io_ratio "$rate" "${result[io-runtime:chat-deliveries]:-}" higher)" \
+    "$(io_format "$cpu" 0.001)" \
+    "$(io_ratio "$cpu" "${result[io-runtime:chat-cpu]:-}" lower)" \
+    "$([ "$errors" != 0 ] && echo "  $errors errors")"
+done
+
+loadgen_cost chat-loadgen-cpu "$CHAT_SERVERS" 0.001 "ns per delivery"
+
+echo
+echo "-- memory per idle connection, $idle_shown connections" \
+  "(KiB of the server's RSS)"
+if [ -n "${note[idle]:-}" ]; then
+  echo "   ${note[idle]}"
+else
+  printf '   %-13s %11s %8s\n' "" "KiB" "vs rt"
+  for key in $ECHO_SERVERS; do
+    bytes=${result[io-$key:idle-rss]:-}
+    if [ -z "$bytes" ]; then
+      printf '   %-13s %11s %8s  %s\n' "${server_label[$key]}" - "" \
+        "$(io_why "$key")"
+      continue
+    fi
+    printf '   %-13s %11s %8s\n' "${server_label[$key]}" \
+      "$(io_format "$bytes" 1024)" \
+      "$(io_ratio "$bytes" "${result[io-runtime:idle-rss]:-}" lower)"
+  done
+fi
+
 # target LABEL NAME LIMIT UNIT: one line of the targets table.
 target() {
   local label=$1 name=$2 limit=$3 unit=$4 value verdict
@@ -341,6 +736,38 @@ else
 fi
 printf '   %-32s %14s %12s  %s\n' "live tasks at once" "100,000" \
   "${live:--}" "$live_verdict (default stacks)"
+
+# io_target LABEL VALUE OP LIMIT SHOWN: one I/O line of the targets table;
+# VALUE compared with LIMIT (OP is <= or >=), SHOWN as measured.
+io_target() {
+  local label_text=$1 value=$2 op=$3 limit=$4 shown=$5 verdict
+  if [ -z "$value" ]; then
+    printf '   %-32s %14s %12s  %s\n' "$label_text" "$op $limit" "-" \
+      "not measured"
+    return
+  fi
+  verdict=$(awk -v v="$value" -v l="${limit%%[!0-9.]*}" -v op="$op" \
+    'BEGIN { ok = op == "<=" ? v <= l : v >= l; print ok ? "met" : "MISSED" }')
+  printf '   %-32s %14s %12s  %s\n' "$label_text" "$op $limit" "$shown" \
+    "$verdict"
+}
+runtime_cpu=${result[io-runtime:echo-cpu]:-}
+io_target "echo: server CPU per request" "$runtime_cpu" "<=" "3.5 us" \
+  "$(io_format "$runtime_cpu") us"
+echo_share=$(awk -v r="${result[io-runtime:echo-rps]:-}" \
+  -v l="${result[io-libuv:echo-rps]:-}" \
+  'BEGIN { if (r != "" && l > 0) printf "%.2f", r / l }')
+io_target "echo: requests/s over raw libuv" "$echo_share" ">=" "0.85x" \
+  "${echo_share}x"
+chat_share=$(awk -v r="${result[io-runtime:chat-deliveries]:-}" \
+  -v u="${result[io-uvloop:chat-deliveries]:-}" \
+  'BEGIN { if (r != "" && u > 0) printf "%.2f", r / u }')
+io_target "chat: deliveries/s over uvloop's" "$chat_share" ">=" "1.00x" \
+  "${chat_share}x"
+idle_kib=$(awk -v b="${result[io-runtime:idle-rss]:-}" \
+  'BEGIN { if (b != "") printf "%.2f", b / 1024 }')
+io_target "memory per idle connection" "$idle_kib" "<=" "20 KiB" \
+  "$idle_kib KiB"
 
 echo
 if [ "$failures" -ne 0 ]; then
