@@ -428,8 +428,10 @@ void async_lock_init(async_lock_t *lock);
  * of tasks waiting for each other's locks; UV_ECANCELED, UV_ETIMEDOUT. */
 int async_lock_acquire(async_lock_t *lock);
 #define async_lock_acquire(lock) ASYNC__AT(async_lock_acquire(lock))
-/* Takes the lock if it is free and nobody waits; never blocks. */
+/* Takes the lock if it is free and nobody waits; never blocks. (A macro
+ * too, so that check mode knows where a lock taken this way was taken.) */
 bool async_lock_try_acquire(async_lock_t *lock);
+#define async_lock_try_acquire(lock) ASYNC__AT(async_lock_try_acquire(lock))
 /* Releases the lock, handing it to the first waiter. UV_EPERM if it is not
  * locked. Like asyncio, any task may release it. */
 int async_lock_release(async_lock_t *lock);
@@ -450,6 +452,8 @@ int async_semaphore_init_bounded(async_semaphore_t *sem, int value);
 int async_semaphore_acquire(async_semaphore_t *sem);
 #define async_semaphore_acquire(sem) ASYNC__AT(async_semaphore_acquire(sem))
 bool async_semaphore_try_acquire(async_semaphore_t *sem);
+#define async_semaphore_try_acquire(sem)                                       \
+  ASYNC__AT(async_semaphore_try_acquire(sem))
 /* Gives a permit back, to the first waiter if any. */
 int async_semaphore_release(async_semaphore_t *sem);
 /* Free permits now. */

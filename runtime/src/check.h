@@ -173,6 +173,8 @@ void async__shared_free(void);
 
 /* ---- Starvation, livelock, loop hogs (progress.c) ---- */
 
+/* The task returned: it wants nothing any more. */
+void async__progress_task_finished(async_task_t *task);
 /* The task reached a call that may block, at site. */
 void async__progress_await(async_task_t *task, async_site_t site);
 /* The schedule picked next (NULL: a callback). */

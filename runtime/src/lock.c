@@ -100,7 +100,7 @@ int async__lock_acquire_uninterruptibly(async_lock_t *lock) {
   return 0;
 }
 
-bool async_lock_try_acquire(async_lock_t *lock) {
+bool(async_lock_try_acquire)(async_lock_t *lock) {
   if (lock == NULL) {
     async__misuse("async_lock_try_acquire", UV_EINVAL, "lock is NULL");
     return false;
@@ -113,9 +113,8 @@ bool async_lock_try_acquire(async_lock_t *lock) {
     return false;
   }
   if (!free_for_the_asking(lock)) return false;
-  /* Not a blocking call, so no macro noted the caller's site: record none
-   * rather than the stale site of some earlier call. */
-  take(lock, self, (async_site_t){NULL, 0});
+  /* Its macro noted the caller's site, as for a blocking call. */
+  take(lock, self, async__site);
   return true;
 }
 

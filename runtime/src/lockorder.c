@@ -803,6 +803,7 @@ const char *async__check_abandoned_by(const void *lock) {
 
 void async__check_task_finished(async_task_t *task) {
   struct async__check_task *data = task->check;
+  async__progress_task_finished(task);
   size_t kept = 0;
   for (size_t i = 0; i < data->held_count; i++) {
     async__held_t *held = &data->held[i];

@@ -27,6 +27,14 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* A starvation pattern already reported: later tasks starving the same way
+ * are counted, not reported again, and summed up at the end of the run. */
+typedef struct starved_pattern {
+  async_site_t want_at, waiting_at;
+  char *waiting_for; /* NULL: not parked */
+  size_t later;      /* tasks that starved this way after the report */
+} starved_pattern_t;
+
 typedef struct progress_state {
   bool armed; /* a hook was used: livelock is watched */
   uint64_t events;
@@ -40,6 +48,8 @@ typedef struct progress_state {
   uint64_t slice_start;     /* real time */
   char **hogs;              /* sites of hogs reported */
   size_t hog_count, hog_capacity;
+  starved_pattern_t *starved; /* patterns reported */
+  size_t starved_count, starved_capacity;
 } progress_state_t;
 
 static _Thread_local progress_state_t *state;
@@ -54,6 +64,18 @@ static progress_state_t *the_state(void) {
 
 void async__progress_free(void) {
   if (state == NULL) return;
+  for (size_t i = 0; i < state->starved_count; i++) {
+    starved_pattern_t *pattern = &state->starved[i];
+    char at[512];
+    if (pattern->later != 0)
+      fprintf(stderr,
+              "async: starvation: %zu more task%s starved the same way as "
+              "reported above (wanting at %s)\n",
+              pattern->later, pattern->later == 1 ? "" : "s",
+              async__site_text(pattern->want_at, at, sizeof at));
+    free(pattern->waiting_for);
+  }
+  free(state->starved);
   free(state->wanting);
   for (size_t i = 0; i < state->hog_count; i++) free(state->hogs[i]);
   free(state->hogs);
@@ -68,6 +90,13 @@ static void stop_wanting(async_task_t *task) {
       return;
     }
   }
+}
+
+/* A task that returned wants nothing more: it cannot starve. */
+void async__progress_task_finished(async_task_t *task) {
+  if (state == NULL || !task->check->wanting) return;
+  task->check->wanting = false;
+  stop_wanting(task);
 }
 
 void async__progress_task_free(async_task_t *task) {
@@ -130,24 +159,58 @@ void(async_check_progress)(const char *what) {
 /* ---- Starvation ---- */
 
 /* Tasks starving the same way (wanting at one line, waiting at another)
- * are one report with a count: a thousand philosophers, one pattern. */
+ * are one report with a count: a thousand philosophers, one pattern. A
+ * pattern reported once is not reported again when more tasks fall into
+ * it later: they are counted, and the count is printed when the run ends. */
 typedef struct starving {
   async_task_t *task;
   uint64_t others; /* progress events by others since it started wanting */
 } starving_t;
 
-static bool same_pattern(const starving_t *a, const starving_t *b) {
-  const struct async__check_task *x = a->task->check, *y = b->task->check;
-  bool a_waits =
-      a->task->state == ASYNC__TASK_PARKED && a->task->waiting_for != NULL;
-  bool b_waits =
-      b->task->state == ASYNC__TASK_PARKED && b->task->waiting_for != NULL;
-  return x->want_at.file == y->want_at.file &&
-         x->want_at.line == y->want_at.line && a_waits == b_waits &&
-         (!a_waits ||
-          (a->task->waiting_at.file == b->task->waiting_at.file &&
-           a->task->waiting_at.line == b->task->waiting_at.line &&
-           strcmp(a->task->waiting_for, b->task->waiting_for) == 0));
+static starved_pattern_t pattern_of(async_task_t *task) {
+  bool waits = task->state == ASYNC__TASK_PARKED && task->waiting_for != NULL;
+  return (starved_pattern_t){
+      .want_at = task->check->want_at,
+      .waiting_at = waits ? task->waiting_at : (async_site_t){NULL, 0},
+      .waiting_for = waits ? (char *)task->waiting_for : NULL};
+}
+
+static bool same_site(async_site_t a, async_site_t b) {
+  return a.file == b.file && a.line == b.line;
+}
+
+static bool same_pattern(const starved_pattern_t *a,
+                         const starved_pattern_t *b) {
+  return same_site(a->want_at, b->want_at) &&
+         same_site(a->waiting_at, b->waiting_at) &&
+         (a->waiting_for == NULL) == (b->waiting_for == NULL) &&
+         (a->waiting_for == NULL ||
+          strcmp(a->waiting_for, b->waiting_for) == 0);
+}
+
+/* The pattern as reported before, or NULL. */
+static starved_pattern_t *reported_pattern(const starved_pattern_t *key) {
+  for (size_t i = 0; i < state->starved_count; i++)
+    if (same_pattern(&state->starved[i], key)) return &state->starved[i];
+  return NULL;
+}
+
+static void remember_pattern(const starved_pattern_t *key) {
+  if (state->starved_count == state->starved_capacity) {
+    size_t capacity = state->starved_capacity ? state->starved_capacity * 2 : 4;
+    starved_pattern_t *grown =
+        realloc(state->starved, capacity * sizeof *grown);
+    if (grown == NULL) abort();
+    state->starved = grown;
+    state->starved_capacity = capacity;
+  }
+  starved_pattern_t *copy = &state->starved[state->starved_count++];
+  *copy = *key;
+  /* The task's text may not outlive it. */
+  if (key->waiting_for != NULL) {
+    copy->waiting_for = strdup(key->waiting_for);
+    if (copy->waiting_for == NULL) abort();
+  }
 }
 
 enum { NAMES_SHOWN = 3 };
@@ -157,8 +220,6 @@ static void report_starvation(starving_t *pattern, size_t count) {
   async__runtime_t *rt = async__rt;
   async_task_t *first = pattern[0].task;
   struct async__check_task *data = first->check;
-  for (size_t i = 0; i < count; i++)
-    pattern[i].task->check->starvation_reported = true;
   char at[512];
   async__finding_t finding;
   async__finding_init(&finding, "starvation");
@@ -218,6 +279,13 @@ static void check_starvation(async__runtime_t *rt) {
     if (data->starvation_reported || others == 0 ||
         rt->now - data->want_since <= bound)
       continue;
+    data->starvation_reported = true;
+    starved_pattern_t key = pattern_of(task);
+    starved_pattern_t *before = reported_pattern(&key);
+    if (before != NULL) {
+      before->later++;
+      continue;
+    }
     if (found == NULL) {
       found = malloc(state->wanting_count * sizeof *found);
       if (found == NULL) abort();
@@ -227,14 +295,17 @@ static void check_starvation(async__runtime_t *rt) {
   /* Group in place: move each pattern's members together, in the order
    * they were found, then report each group once. */
   for (size_t start = 0; start < count;) {
+    starved_pattern_t key = pattern_of(found[start].task);
     size_t end = start + 1;
     for (size_t i = end; i < count; i++) {
-      if (!same_pattern(&found[start], &found[i])) continue;
+      starved_pattern_t other = pattern_of(found[i].task);
+      if (!same_pattern(&key, &other)) continue;
       starving_t member = found[i];
       memmove(&found[end + 1], &found[end], (i - end) * sizeof *found);
       found[end++] = member;
     }
     report_starvation(&found[start], end - start);
+    remember_pattern(&key);
     start = end;
   }
   free(found);

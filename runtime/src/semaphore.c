@@ -83,7 +83,7 @@ int(async_semaphore_acquire)(async_semaphore_t *sem) {
   return 0;
 }
 
-bool async_semaphore_try_acquire(async_semaphore_t *sem) {
+bool(async_semaphore_try_acquire)(async_semaphore_t *sem) {
   if (sem == NULL) {
     async__misuse("async_semaphore_try_acquire", UV_EINVAL, "sem is NULL");
     return false;

@@ -113,6 +113,56 @@ static void test_the_dump_groups_tasks_that_look_the_same(void **state) {
   check_env_restore();
 }
 
+/* ---- A lock taken with try_acquire names its line too ---- */
+
+typedef struct till {
+  async_lock_t lock;
+  async_event_t never;
+  int take_line;
+  char *dump;
+} till_t;
+
+static int try_the_till(void *arg) {
+  till_t *till = arg;
+  till->take_line = __LINE__ + 1;
+  if (!async_lock_try_acquire(&till->lock)) return UV_EBUSY;
+  int rc = async_event_wait(&till->never);
+  async_lock_release(&till->lock);
+  return rc;
+}
+
+static int dump_the_till(void *arg) {
+  till_t *till = arg;
+  async_lock_init(&till->lock);
+  async_lock_set_name(&till->lock, "the till");
+  async_event_init(&till->never);
+  async_task_t *task = async_spawn("cashier", try_the_till, till);
+  async_sleep(1.0);
+  FILE *file = tmpfile();
+  async_dump_tasks(file);
+  long length = ftell(file);
+  rewind(file);
+  till->dump = calloc(1, (size_t)length + 1);
+  if (fread(till->dump, 1, (size_t)length, file) != (size_t)length) abort();
+  fclose(file);
+  async_task_cancel(task);
+  join_and_release(task);
+  return 0;
+}
+
+static void test_a_lock_taken_by_try_acquire_shows_where(void **state) {
+  (void)state;
+  check_env_schedule("fifo", -1);
+  till_t till = {0};
+  assert_int_equal(harness_run(dump_the_till, &till), 0);
+  char line[128];
+  snprintf(line, sizeof line, "holds the till (taken at test_check_dump.c:%d)",
+           till.take_line);
+  assert_contains(till.dump, line);
+  free(till.dump);
+  check_env_restore();
+}
+
 static void test_the_dump_works_without_check_mode_too(void **state) {
   (void)state;
   check_env_set("ASYNC_CHECK", NULL);
@@ -197,6 +247,7 @@ static void test_the_dump_outside_a_run_says_so(void **state) {
 ASYNC_TEST_MAIN(
     cmocka_unit_test(test_the_dump_groups_tasks_that_look_the_same),
     cmocka_unit_test(test_the_dump_works_without_check_mode_too),
+    cmocka_unit_test(test_a_lock_taken_by_try_acquire_shows_where),
     cmocka_unit_test(test_sigquit_prints_the_dump_and_the_program_goes_on),
     cmocka_unit_test(test_sigquit_during_a_real_wait_prints_the_dump_at_once),
     cmocka_unit_test(test_the_dump_outside_a_run_says_so))

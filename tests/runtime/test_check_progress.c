@@ -93,6 +93,36 @@ static void test_waiting_in_line_does_not_starve(void **state) {
   check_env_restore();
 }
 
+/* A task that wanted to eat, then left the table without eating: it
+ * cannot starve once it has returned. */
+static int quitter(void *arg) {
+  (void)arg;
+  async_check_want("to eat");
+  return 0;
+}
+
+static int dine_with_a_quitter(void *arg) {
+  dining_t *dining = arg;
+  async_lock_init(&dining->fork);
+  async_task_t *tasks[] = {async_spawn("quitter", quitter, dining),
+                           async_spawn("greedy-1", greedy, dining),
+                           async_spawn("greedy-2", greedy, dining)};
+  int rc = async_gather(tasks, 3, NULL, 0);
+  for (int i = 0; i < 3; i++) async_task_release(tasks[i]);
+  return rc;
+}
+
+static void test_a_task_that_returned_does_not_starve(void **state) {
+  (void)state;
+  check_env_schedule("fifo", -1);
+  dining_t dining = {0};
+  outcome_t outcome = run_captured(dine_with_a_quitter, &dining);
+  assert_int_equal(outcome.rc, 0);
+  assert_string_equal(outcome.findings, "");
+  outcome_free(&outcome);
+  check_env_restore();
+}
+
 /* ---- Starvation reports are grouped ---- */
 
 enum { POLITE_MANY = 20 };
@@ -125,6 +155,42 @@ static void test_tasks_starving_the_same_way_are_one_report(void **state) {
   assert_int_equal(count_occurrences(outcome.err, "starvation:"), 1);
   assert_int_equal(count_occurrences(outcome.findings, "\n"), 1);
   assert_contains(outcome.findings, "\"task_count\":20");
+  outcome_free(&outcome);
+  check_env_restore();
+}
+
+/* The same, but each polite task sits down a second after the last: they
+ * start starving one check apart. One report, and a count at the end. */
+static int polite_later(void *arg) {
+  dining_t *dining = arg;
+  int rc = async_sleep(1.0 * (double)(async_task_id(async_current_task()) % 8));
+  return rc != 0 ? rc : polite(dining);
+}
+
+static int dine_with_late_polite(void *arg) {
+  dining_t *dining = arg;
+  async_lock_init(&dining->fork);
+  async_task_t *tasks[2 + 8];
+  tasks[0] = async_spawn("greedy-1", greedy, dining);
+  tasks[1] = async_spawn("greedy-2", greedy, dining);
+  for (int i = 0; i < 8; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "late-%d", i);
+    tasks[2 + i] = async_spawn(name, polite_later, dining);
+  }
+  int rc = async_gather(tasks, 2 + 8, NULL, 0);
+  for (int i = 0; i < 2 + 8; i++) async_task_release(tasks[i]);
+  return rc;
+}
+
+static void test_later_tasks_starving_the_same_way_are_counted(void **state) {
+  (void)state;
+  check_env_schedule("fifo", -1);
+  dining_t dining = {.polite_waits_in_line = false};
+  outcome_t outcome = run_captured(dine_with_late_polite, &dining);
+  assert_int_equal(count_occurrences(outcome.findings, "\n"), 1);
+  assert_contains(outcome.err, "more tasks starved the same way as reported "
+                               "above (wanting at test_check_progress.c:");
   outcome_free(&outcome);
   check_env_restore();
 }
@@ -364,7 +430,9 @@ static void test_work_split_by_yields_does_not_hog(void **state) {
 ASYNC_TEST_MAIN(
     cmocka_unit_test(test_a_task_that_only_tries_starves_and_is_reported),
     cmocka_unit_test(test_waiting_in_line_does_not_starve),
+    cmocka_unit_test(test_a_task_that_returned_does_not_starve),
     cmocka_unit_test(test_tasks_starving_the_same_way_are_one_report),
+    cmocka_unit_test(test_later_tasks_starving_the_same_way_are_counted),
     cmocka_unit_test(test_a_chain_of_waits_starves_and_the_fix_says_so),
     cmocka_unit_test(test_backing_off_in_step_for_ever_is_a_livelock),
     cmocka_unit_test(test_one_order_for_both_passes_without_a_livelock),
