@@ -1042,6 +1042,9 @@ void async_shared_init(async_shared_t *shared, const char *name,
                        int64_t value);
 int64_t async_shared_read(async_shared_t *shared);
 void async_shared_write(async_shared_t *shared, int64_t value);
+/* The value, without recording a read: for invariants, reports and
+ * end-of-run totals, which must not count as a task's read. */
+int64_t async_shared_peek(const async_shared_t *shared);
 #define async_shared_read(shared) ASYNC__AT(async_shared_read(shared))
 #define async_shared_write(shared, value)                                      \
   ASYNC__AT(async_shared_write(shared, value))

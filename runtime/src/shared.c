@@ -116,6 +116,12 @@ static void remember(reading_t *reading, const async_shared_t *shared,
   reading->awaits = 0;
 }
 
+int64_t async_shared_peek(const async_shared_t *shared) {
+  if (shared == NULL)
+    return async__misuse("async_shared_peek", UV_EINVAL, "shared is NULL");
+  return shared->value;
+}
+
 int64_t(async_shared_read)(async_shared_t *shared) {
   if (shared == NULL)
     return async__misuse("async_shared_read", UV_EINVAL, "shared is NULL");

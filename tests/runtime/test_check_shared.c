@@ -184,7 +184,7 @@ typedef struct account {
 
 static bool never_negative(void *arg) {
   account_t *account = arg;
-  return account->balance.value >= 0;
+  return async_shared_peek(&account->balance) >= 0;
 }
 
 static int withdraw_70(void *arg) {
@@ -229,6 +229,35 @@ static void test_an_invariant_is_checked_after_every_step(void **state) {
   check_env_restore();
 }
 
+/* An invariant that looks at the balance after every step must not count
+ * as the running task's read: the lost update is still found. */
+static bool balance_never_negative(void *arg) {
+  bank_t *bank = arg;
+  return async_shared_peek(&bank->balance) >= 0;
+}
+
+static int a_watched_day(void *arg) {
+  day_t *day = arg;
+  async_shared_init(&day->bank.balance, "the balance", 0);
+  int rc = async_check_invariant("the balance is never negative",
+                                 balance_never_negative, &day->bank);
+  return rc != 0 ? rc : a_day_at_the_bank(day);
+}
+
+static void
+test_an_invariant_peeking_does_not_hide_a_lost_update(void **state) {
+  (void)state;
+  check_env_schedule("fifo", -1);
+  day_t day = {
+      .bank.teller = READ_AWAIT_WRITE, .amounts = {100, 50}, .count = 2};
+  outcome_t outcome = run_captured(a_watched_day, &day);
+  assert_int_equal(day.final, 50);
+  assert_contains(outcome.err, "lost update: task 'bob' wrote the balance");
+  assert_int_equal(count_occurrences(outcome.findings, "\n"), 1);
+  outcome_free(&outcome);
+  check_env_restore();
+}
+
 static int register_outside_check_mode(void *arg) {
   (void)arg;
   return async_check_invariant("anything", never_negative, NULL);
@@ -258,4 +287,5 @@ ASYNC_TEST_MAIN(
         test_random_finds_it_within_500_seeds_and_the_replay_repeats_it),
     cmocka_unit_test(test_the_correct_teller_is_silent_across_2000_seeds),
     cmocka_unit_test(test_an_invariant_is_checked_after_every_step),
+    cmocka_unit_test(test_an_invariant_peeking_does_not_hide_a_lost_update),
     cmocka_unit_test(test_outside_check_mode_shared_variables_are_plain))
