@@ -128,6 +128,9 @@ GRADER_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O2 $(WARNINGS) $(CFLAGS)
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite -q
 RUN_TESTS := tests/run-tests.sh
+# The rendered slides, and the students' tarball.
+SLIDES_BUILD := build/slides
+HANDOUT_BUILD := build/handout
 # Each step of `make check` writes "passed failed" lines here.
 CHECK_RESULTS := build/check-results
 
@@ -140,12 +143,17 @@ CHECK_STEPS = test-runtime "test-runtime SAN=address" "valgrind SAN=" \
 # The grader's own tests, and the self-test of every exercise.
 CHECK_STEPS += test-grader check-solutions
 
+# The workshop: the slides' snippets and a rendered deck, the students'
+# handout.
+CHECK_STEPS += check-slides check-handout
+
 # ---------------------------------------------------------------------------
 # Targets
 # ---------------------------------------------------------------------------
 
 .DEFAULT_GOAL := all
 .PHONY: grader-bin test-grader check-solutions progress
+.PHONY: slides check-slides handout check-handout
 .PHONY: all lib test-runtime check check-aarch64 check-readme fuzz-readline \
         fuzz-readline-long valgrind compdb format format-check bench \
         clean deps help FORCE
@@ -212,6 +220,22 @@ fuzz-readline-long: $(FUZZ_BUILD)/fuzz_readline ## fuzz the line reader for 10 m
 check-readme: $(LIB) ## README's examples: shown as they are, compiled, run
 	@RESULTS=$(RESULTS) tests/readme/check.sh $(BUILD) $(LIB) \
 	  $(TEST_CFLAGS) -- $(KIT_LDFLAGS) $(TEST_PKG_LIBS)
+
+check-slides: $(LIB) ## slide snippets shown as they are, compiled, run; decks in a browser
+	@status=0; \
+	RESULTS=$(RESULTS) tests/slides/check.sh $(BUILD) $(LIB) \
+	  $(TEST_CFLAGS) -- $(KIT_LDFLAGS) $(TEST_PKG_LIBS) || status=1; \
+	RESULTS=$(RESULTS) tests/slides/browser.sh $(SLIDES_BUILD) || status=1; \
+	exit $$status
+
+slides: ## render the decks to self-contained HTML in build/slides/
+	@slides/render.sh $(SLIDES_BUILD)
+
+handout: ## the students' tarball, without solutions or mutants: build/handout/
+	@grader/handout.sh $(HANDOUT_BUILD)
+
+check-handout: handout ## unpack the handout and grade ex1 in it
+	@RESULTS=$(RESULTS) tests/handout/check.sh $(HANDOUT_BUILD)/async-kit-handout.tar.gz
 
 valgrind: $(VALGRIND_BINARIES) ## run VALGRIND_TESTS under valgrind
 ifneq ($(SAN),)
