@@ -2,11 +2,12 @@
  *
  * The scratch directory holds a copy of the kit's exercise folder with the
  * submission's student files laid over it, a copy of the exercise's tests and
- * of tests/lib, and the build output:
+ * of tests/lib and tests/fixtures, and the build output:
  *
  *   SCRATCH/src/exercise/     kit's exercises/exN-name + the student's files
  *   SCRATCH/src/tests/exN-name/   kit's tests/exN-name
  *   SCRATCH/src/tests/lib/    the grader's tests/lib, then the kit's
+ *   SCRATCH/src/tests/fixtures/   the kit's fixture servers, if any
  *   SCRATCH/out/              programs and test programs (grader/exercise.mk)
  *
  * Tests run from the copies, never the kit's own files, so a hostile
@@ -116,6 +117,8 @@ static bool prepare_sources(const exercise_t *exercise,
   char *lib_copy = xasprintf("%s/tests/lib", source);
   char *grader_lib = xasprintf("%s/tests/lib", options->home);
   char *kit_lib = xasprintf("%s/tests/lib", exercise->kit);
+  char *fixtures_copy = xasprintf("%s/tests/fixtures", source);
+  char *kit_fixtures = xasprintf("%s/tests/fixtures", exercise->kit);
   bool ok = true;
   *kit_problem = false;
 
@@ -126,7 +129,9 @@ static bool prepare_sources(const exercise_t *exercise,
                  &exercise->student_files) ||
       !copy_tree(exercise->tests_dir, tests_copy, NULL) ||
       (is_directory(grader_lib) && !copy_tree(grader_lib, lib_copy, NULL)) ||
-      (is_directory(kit_lib) && !copy_tree(kit_lib, lib_copy, NULL))) {
+      (is_directory(kit_lib) && !copy_tree(kit_lib, lib_copy, NULL)) ||
+      (is_directory(kit_fixtures) &&
+       !copy_tree(kit_fixtures, fixtures_copy, NULL))) {
     *problem = xasprintf("cannot copy the kit's files into %s: %s", scratch,
                          strerror(errno));
     *kit_problem = true;
@@ -158,6 +163,8 @@ static bool prepare_sources(const exercise_t *exercise,
   free(lib_copy);
   free(grader_lib);
   free(kit_lib);
+  free(fixtures_copy);
+  free(kit_fixtures);
   return ok;
 }
 
