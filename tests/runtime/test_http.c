@@ -313,6 +313,29 @@ static void test_get_returns_a_binary_file_byte_for_byte(void **state) {
   assert_true(out.equal);
 }
 
+/* The fixture serves its files behind /delay/MS/ too (the crawler's checks
+ * delay real files). */
+static int get_delayed_file(void *arg) {
+  outcome_t *out = arg;
+  async_http_response_t response;
+  int rc = get("/delay/10/binary.bin", NULL, &response);
+  keep(out, rc, &response);
+  static unsigned char expected[BINARY_SIZE];
+  binary_content(expected);
+  out->equal = rc == 0 && response.body_size == BINARY_SIZE &&
+               memcmp(response.body, expected, BINARY_SIZE) == 0;
+  async_http_free(&response);
+  return 0;
+}
+
+static void test_a_delayed_file_is_served_whole(void **state) {
+  (void)state;
+  outcome_t out = {0};
+  assert_int_equal(harness_run(get_delayed_file, &out), 0);
+  assert_int_equal(out.status, 200);
+  assert_true(out.equal);
+}
+
 static int get_missing_and_503(void *arg) {
   outcome_t *out = arg;
   async_http_response_t response;
@@ -1160,6 +1183,7 @@ test_a_real_peer_lighttpd_serves_a_file_byte_for_byte(void **state) {
 
 ASYNC_TEST_MAIN(
     FIXTURE_TEST(test_get_returns_a_binary_file_byte_for_byte),
+    FIXTURE_TEST(test_a_delayed_file_is_served_whole),
     FIXTURE_TEST(test_error_statuses_are_responses_not_failures),
     FIXTURE_TEST(test_head_gives_the_headers_and_no_body),
     FIXTURE_TEST(test_post_sends_its_binary_body),
