@@ -92,11 +92,24 @@ static void stop_wanting(async_task_t *task) {
   }
 }
 
-/* A task that returned wants nothing more: it cannot starve. */
+static void report_hog(async_task_t *task, uint64_t elapsed,
+                       const async_site_t *until);
+
+/* A task that returned wants nothing more: it cannot starve; and its
+ * stretch without an await ends at its return, not at the next pick
+ * (which may come after the loop has waited for I/O). */
 void async__progress_task_finished(async_task_t *task) {
-  if (state == NULL || !task->check->wanting) return;
-  task->check->wanting = false;
-  stop_wanting(task);
+  if (state == NULL) return;
+  if (task->check->wanting) {
+    task->check->wanting = false;
+    stop_wanting(task);
+  }
+  uint64_t budget = async__check_config()->hog_ns;
+  if (state->slice_task == task) {
+    uint64_t elapsed = uv_hrtime() - state->slice_start;
+    if (budget != 0 && elapsed > budget) report_hog(task, elapsed, NULL);
+    state->slice_task = NULL;
+  }
 }
 
 void async__progress_task_free(async_task_t *task) {

@@ -427,6 +427,41 @@ static void test_work_split_by_yields_does_not_hog(void **state) {
   check_env_restore();
 }
 
+/* A task that returns while the loop then waits for real work (a thread)
+ * did not hog it: its stretch ended at its return. */
+static int block_a_while(void *arg) {
+  (void)arg;
+  struct timespec nap = {0, 200 * 1000 * 1000};
+  nanosleep(&nap, NULL);
+  return 0;
+}
+
+static int quick(void *arg) {
+  (void)arg;
+  return 0;
+}
+
+static int return_then_wait_for_a_thread(void *arg) {
+  (void)arg;
+  async_task_t *task = async_spawn("quick", quick, NULL);
+  int rc = async_to_thread(block_a_while, NULL);
+  if (rc == 0) rc = async_task_join(task);
+  async_task_release(task);
+  return rc;
+}
+
+static void
+test_a_task_that_returned_is_not_timed_while_the_loop_waits(void **state) {
+  (void)state;
+  check_env_schedule("fifo", -1);
+  check_env_set("ASYNC_HOG_MS", "50");
+  outcome_t outcome = run_captured(return_then_wait_for_a_thread, NULL);
+  assert_int_equal(outcome.rc, 0);
+  assert_string_equal(outcome.findings, "");
+  outcome_free(&outcome);
+  check_env_restore();
+}
+
 ASYNC_TEST_MAIN(
     cmocka_unit_test(test_a_task_that_only_tries_starves_and_is_reported),
     cmocka_unit_test(test_waiting_in_line_does_not_starve),
@@ -437,4 +472,6 @@ ASYNC_TEST_MAIN(
     cmocka_unit_test(test_backing_off_in_step_for_ever_is_a_livelock),
     cmocka_unit_test(test_one_order_for_both_passes_without_a_livelock),
     cmocka_unit_test(test_a_task_that_hogs_the_loop_is_named_with_its_lines),
-    cmocka_unit_test(test_work_split_by_yields_does_not_hog))
+    cmocka_unit_test(test_work_split_by_yields_does_not_hog),
+    cmocka_unit_test(
+        test_a_task_that_returned_is_not_timed_while_the_loop_waits))
